@@ -49,7 +49,8 @@ TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); n=$$((3 * n)); [ $$n -gt
 # pytest rewrites the asserts of each test module it imports, and each of the
 # processes imports every module (xdist has each collect the whole suite):
 # 21 s of CPU a process where nothing may be cached, 7 s reading the rewritten
-# modules. Two collections, side by side, write them once (into __pycache__).
+# modules. Two collections, side by side, write them once (into __pycache__);
+# either failing stops make test there, before the suite (review44).
 #
 # lint's mypy computes on one core (14 s of CPU, cold, time44) and the
 # wheel's build mostly on one: they run side by side with the wheel, the
@@ -63,8 +64,10 @@ test: build
 test-prep: wheels
 	$(PY) -m compileall -q src/screencodec
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -p no:cacheprovider --collect-only tests/transport >/dev/null & \
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -p no:cacheprovider --collect-only --ignore=tests/transport tests >/dev/null; \
-	wait
+	transport=$$!; \
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -p no:cacheprovider --collect-only --ignore=tests/transport tests >/dev/null \
+	&& wait $$transport \
+	|| { echo "collecting the tests failed: $(PY) -m pytest --collect-only tests says why" >&2; exit 1; }
 
 demo: build
 	$(VENV)/bin/screencodec demo

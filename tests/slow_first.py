@@ -17,6 +17,8 @@ files out of the list). Stop 43's new files of 12 s or more were measured
 on a quiet machine (-n 4, their own run), marked so. time44 shortened three
 files' waits (silent38 and relay43_hold share a session, silent39's resume
 test sets a shorter cold) and measured them in their own runs, marked so.
+Stop 45's new files of 12 s or more: one run of the stop's new files (-n 2,
+load 3.5), marked so.
 An approximation is enough: it only orders."""
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ SLOW_FIRST = (
     "tests/transport/test_attack_local_presses.py",  # 23 s
     "tests/transport/test_input44_two_agents.py",  # 23 s (stop 44, shared machine, -n 1)
     "tests/transport/test_walk40_back_after.py",  # 22 s
+    "tests/transport/test_review45_keyrep_attacks.py",  # 22 s (stop 45, new files' run)
     "tests/web/test_ends36_web_ended_away.py",  # 21 s
     "tests/relay/test_attack_crowded_code.py",  # 21 s
     "tests/transport/test_attack_close_channel.py",  # 21 s
@@ -102,6 +105,7 @@ SLOW_FIRST = (
     "tests/transport/test_terms4_file_progress.py",  # 16 s
     "tests/transport/test_closeorder_slow_viewer.py",  # 16 s
     "tests/web/test_video44_ceiling_decodes.py",  # 16 s (stop 44, its author's run)
+    "tests/video/test_rate_floor.py",  # 16 s (stop 45, new files' run)
     "tests/transport/test_newuser_view_terminal.py",  # 15 s
     "tests/web/test_odds40_browser_reaped.py",  # 15 s
     "tests/web/test_pagekept_resume.py",  # 15 s
@@ -124,6 +128,7 @@ SLOW_FIRST = (
     "tests/web/test_webopen38_web_words.py",  # 13 s
     "tests/motion/test_motion_pieces.py",  # 13 s
     "tests/linkbench/test_scroll43_pagedown.py",  # 13 s (stop 43, quiet, -n 4)
+    "tests/transport/test_keyrep45_no_host_repeat.py",  # 13 s (stop 45, new files' run)
     "tests/transport/test_cli.py",  # 12 s
     "tests/transport/test_attack_prompts.py",  # 12 s
     "tests/test_smallleft35_top_word.py",  # 12 s

@@ -152,11 +152,12 @@ def test_the_host_sends_a_stopped_x_server_nothing_more_once_it_stops(
                                    " has stopped; ending the sessions and stopping"), rest
     assert "Screen sharing stopped." in "\n".join(lines[said[0] + 1:]), rest
     assert "connection is cut" not in rest and "Traceback" not in rest, rest
-    # The host opens its injector before its watchers (the local pointer's
-    # QueryPointer polls, the presses' XInput): three connections.
-    assert len(proxy.conns) == 3, [[op for op, _ in c][-5:] for c in proxy.conns]
-    sent_after = [op for op, after in proxy.conns[0] if after]
-    assert sent_after == [], sent_after  # before: [106], the close's sync (GetPointerControl)
+    # The host opens its injector (its own connection, then its repeat
+    # guard's, keyrep45) before its watchers (the local pointer's
+    # QueryPointer polls, the presses' XInput): four connections.
+    assert len(proxy.conns) == 4, [[op for op, _ in c][-5:] for c in proxy.conns]
+    sent_after = [[op for op, after in c if after] for c in proxy.conns[:2]]
+    assert sent_after == [[], []], sent_after  # before: [106], the close's sync (GetPointerControl)
 
 
 def test_an_injector_told_its_server_is_gone_closes_without_a_round_trip(
@@ -179,8 +180,9 @@ def test_an_injector_told_its_server_is_gone_closes_without_a_round_trip(
         inj.close(timeout=30)
         assert not inj._worker.is_alive()
         assert inj.lost == "the X server did not answer within 3 s"
-        [conn] = proxy.conns
+        [conn, guard] = proxy.conns  # the injector's, its repeat guard's (keyrep45)
         assert [op for op, after in conn if after] == []  # no sync
+        assert [op for op, after in guard if after] == []  # no restore
     finally:
         xvfb.send_signal(signal.SIGCONT)
         inj.close(timeout=10)

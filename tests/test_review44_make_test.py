@@ -20,13 +20,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Each venv program: notes its name and arguments, fails if $FAIL names it
-#: (python's pip wheel as "pip"), and writes what make then looks for.
+#: (python's pip wheel as "pip", test-prep's two collections as
+#: "collect-transport" and "collect-rest"), and writes what make then looks for.
 _STUB = """#!/bin/sh
 echo "$(basename "$0") $*" >> "$CALLS"
 case "$(basename "$0") $*" in
   "python -m pip wheel"*) [ "$FAIL" = pip ] && exit 1
     mkdir -p build/wheel-raw && : > build/wheel-raw/screencodec-0-py3-none-any.whl ;;
   "auditwheel "*) exit 1 ;;  # not a manylinux wheel: the Makefile copies it
+  "python -m pytest"*"--collect-only tests/transport") [ "$FAIL" = collect-transport ] && exit 1 ;;
+  "python -m pytest"*"--collect-only --ignore"*) [ "$FAIL" = collect-rest ] && exit 1 ;;
   "$FAIL "*) exit 1 ;;
 esac
 exit 0
@@ -75,10 +78,12 @@ def test_make_test_runs_the_suite_after_lint_and_test_prep(tmp_path: Path) -> No
     assert sum("--collect-only" in c for c in calls[:-1]) == 2, calls
 
 
-@pytest.mark.parametrize("fail", ["ruff", "mypy", "pip"])
+@pytest.mark.parametrize("fail", ["ruff", "mypy", "pip", "collect-transport", "collect-rest"])
 def test_make_test_fails_without_running_the_suite_when_lint_or_test_prep_fails(
     tmp_path: Path, fail: str
 ) -> None:
     status, calls, out = _make_test(tmp_path, fail=fail)
     assert status != 0, out
     assert not _suite_ran(calls), calls
+    if fail.startswith("collect"):  # a failing collection says what to run to see why
+        assert "collecting the tests failed" in out, out

@@ -44,6 +44,8 @@ def test_view_line_after_a_resume_counts_over_the_session_and_says_it_waits() ->
             assert found[2] == ", resumed: waiting for the host's first update", line
             task2 = asyncio.ensure_future(again.run())
             await until(lambda: again.decoded >= 1, 10, "the first update on the new link")
+            # The line waits for the host's figures on the new link (words45).
+            await until(lambda: again.host_stats is not None, 10, "the host's figures")
             line = _status(again, status, 10.0, earlier)
             found = _LINE.fullmatch(line or "")
             assert found is not None, line

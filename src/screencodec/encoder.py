@@ -209,6 +209,8 @@ class ScreenEncoder:
             self.quality = RateController(tile_size, video_chroma == "420", self.lossy_options)
         self._rate: float | None = None
         self._interval = 1 / 30
+        #: the share of the rate the video regions were last given (``_share_video``)
+        self._video_share: float | None = None
         self._last_now: float | None = None
 
     @staticmethod
@@ -272,7 +274,8 @@ class ScreenEncoder:
         With a rate each update's budget is about ``bits_per_second *
         interval / 8`` bytes (``interval``: the time between updates the
         caller aims for); video regions share ``lossy_options.video_share`` of
-        the rate. With ``lossy`` on, the budget decides what goes lossy and
+        the rate (``video_share_refining`` while lossy pixels outside them
+        wait for refinement). With ``lossy`` on, the budget decides what goes lossy and
         how much is refined; text and UI are sent exactly even past it.
         """
         if bits_per_second is not None and not bits_per_second > 0:
@@ -283,11 +286,27 @@ class ScreenEncoder:
         if self.quality is not None:
             self.quality.set_rate(bits_per_second, interval)
         if self.video_stage is not None:
-            share = self.lossy_options.video_share
-            self.video_stage.set_bitrate(
-                None if bits_per_second is None else max(1000, int(bits_per_second * share)),
-                qp_max=self.lossy_options.video_qp_max,
-            )
+            self._video_share = None
+            self._share_video()
+
+    def _share_video(self) -> None:
+        """Give the video regions their share of the rate (the quality
+        controller's ``video_share``: less while lossy pixels beside a film
+        wait for refinement), when it changed."""
+        video, q, rate = self.video_stage, self.quality, self._rate
+        assert video is not None
+        share = self.lossy_options.video_share
+        if q is not None and rate is not None:
+            share = q.video_share(video.playing)
+        if rate is not None and share == self._video_share:
+            return
+        self._video_share = share
+        full = None if rate is None else max(1000, int(rate * self.lossy_options.video_share))
+        video.set_bitrate(
+            None if rate is None else max(1000, int(rate * share)),
+            qp_max=self.lossy_options.video_qp_max,
+            opened=full,
+        )
 
     @property
     def rate(self) -> float | None:
@@ -433,6 +452,8 @@ class ScreenEncoder:
         vops: list[EncodedOp] = []
         if self.video_stage is not None:
             assert t is not None
+            if limited:
+                self._share_video()
             # What the copies exposed, when the motion search was complete.
             searched = self.motion_stage is not None and not self.motion_stage.last.over_budget
             vops, rects = self.video_stage.process(

@@ -27,7 +27,7 @@ from test_ratecontrol import STEP, assert_exact_outside_lossy_tiles, refine_unti
 
 from screencodec.decoder import ScreenDecoder
 from screencodec.encoder import ScreenEncoder
-from screencodec.quality.classify import SAMPLES_Y, photo_like, split_pictures
+from screencodec.quality.classify import SAMPLES_X, _photo_rows, photo_like, split_pictures
 from screencodec.quality.plan import cut_blocks
 
 Frame = npt.NDArray[np.uint8]
@@ -77,30 +77,40 @@ def check_split(
     frame: Frame, blocks: npt.NDArray[np.int32], owner: npt.NDArray[np.intp]
 ) -> tuple[npt.NDArray[np.int32], Mask]:
     """split_pictures' output checked against its input: each block kept or
-    cut in two at a row, in place (so every rect's blocks stay together and
-    in order), parts of one pixel row at least; an uncut block's kind is
-    photo_like's, a cut one was text and tall, its text part is text and
-    its picture part what photo_like says of it alone."""
+    cut at rows into parts, in place (so every rect's blocks stay together
+    and in order), parts of one pixel row at least. A kept block's kind is
+    photo_like's, or photo-like when every row of it is a photo's
+    (``_photo_rows``, strips46). A cut one was text, and each picture part
+    is what photo_like says of it alone, or (a strip cut off the top or
+    bottom of a text part) every row of it a photo's."""
     out, own, kind = split_pictures(frame, blocks, owner)
     assert len(out) == len(own) == len(kind) and kind.dtype == np.bool_
     whole = photo_like(frame, blocks)
+
+    def rows_photo(r: list[int]) -> bool:
+        _, y, w, h = r
+        b = np.repeat(np.array([r], np.int64), h, axis=0)
+        return w >= SAMPLES_X and bool(_photo_rows(frame, b, np.arange(y, y + h), 256).all())
+
     k = 0
     for i, (x, y, w, h) in enumerate(blocks.tolist()):
-        assert own[k] == owner[i]
-        if out[k].tolist() == [x, y, w, h]:
-            assert kind[k] == whole[i]
-            k += 1
-            continue
-        a, b = out[k].tolist(), out[k + 1].tolist()
-        assert own[k + 1] == owner[i]
-        assert a[0] == b[0] == x and a[2] == b[2] == w and a[1] == y
-        assert a[3] >= 1 and b[3] >= 1 and b[1] == y + a[3] and a[3] + b[3] == h
-        assert not whole[i] and h >= 2 * SAMPLES_Y and w >= 2
-        assert not (kind[k] and kind[k + 1])
-        for j in (k, k + 1):
-            if kind[j]:
-                assert photo_like(frame, out[j : j + 1]).tolist() == [True]
-        k += 2
+        parts, top = [], y
+        while top < y + h:
+            a = out[k + len(parts)].tolist()
+            assert own[k + len(parts)] == owner[i]
+            assert a[0] == x and a[2] == w and a[1] == top and a[3] >= 1
+            parts.append(a)
+            top += a[3]
+        assert top == y + h
+        kinds = kind[k : k + len(parts)].tolist()
+        if len(parts) == 1:
+            assert kinds[0] == whole[i] or (kinds[0] and rows_photo(parts[0]))
+        else:
+            assert not whole[i]
+            for a, photo in zip(parts, kinds, strict=True):
+                if photo:
+                    assert photo_like(frame, np.array([a])).tolist() == [True] or rows_photo(a)
+        k += len(parts)
     assert k == len(out)
     assert np.all(np.diff(own) >= 0)
     return np.asarray(out, np.int32).reshape(-1, 4), kind
@@ -170,9 +180,12 @@ def test_split_blocks_tile_the_input_blocks_on_any_frame(
     assert own2.tolist() == sorted(own2.tolist())
 
 
-def test_empty_slivers_and_short_blocks_are_never_cut() -> None:
-    """No blocks; blocks 1 and 2 pixels wide and under 32 rows at the
-    frame's edges, over a picture's edge above text: left whole."""
+def test_empty_and_slivers_are_never_cut_short_blocks_lose_a_pictures_strip() -> None:
+    """No blocks; blocks 1 and 2 pixels wide at the frame's edges, over a
+    picture's edge above text: left whole. Blocks under 32 rows (too short
+    for the sampled rows' cut) lose the picture's rows above the text as a
+    strip (strips46: its first 16 rows are a photo's in every row; 16-23
+    are smoother, not, and stay with the text)."""
     f = text_desktop(300, 64)
     f[:24] = np.tile(PICTURE, (1, 2, 1))[:24, :300]
     none = np.zeros((0, 4), np.int32)
@@ -181,8 +194,12 @@ def test_empty_slivers_and_short_blocks_are_never_cut() -> None:
     blocks = np.array([[0, 0, 1, 64], [298, 0, 2, 64], [299, 0, 1, 64], [0, 0, 256, 31],
                        [44, 33, 256, 31], [0, 0, 256, 32]], np.int32)  # fmt: skip
     out, kind = check_split(f, blocks, np.arange(6))
-    assert out[:5].tolist() == blocks[:5].tolist()
-    assert len(out) == 7  # the 256x32 one is cut: 12 of its 16 sampled rows are picture
+    assert out[:3].tolist() == blocks[:3].tolist() and not kind[:3].any()
+    assert out[3:6].tolist() == [[0, 0, 256, 16], [0, 16, 256, 15], [44, 33, 256, 31]]
+    assert kind[3:6].tolist() == [True, False, False]
+    # The 256x32 one is cut at its sampled rows (12 of 16 are picture's).
+    assert out[6:].tolist() == [[0, 0, 256, 24], [0, 24, 256, 8]]
+    assert kind[6:].tolist() == [True, False]
 
 
 def test_a_picture_above_and_below_text_or_inside_it() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pytest
+from test_pgdn44_page_down import glyph_ink
 
 from screencodec.decoder import ScreenDecoder
 from screencodec.encoder import ScreenEncoder
@@ -31,13 +32,7 @@ Frame = npt.NDArray[np.uint8]
 def document(seed: int, screens: int) -> Frame:
     """``screens`` screens of glyph text: 8x14 cells of random 5x9 bitmaps,
     ink 20 on white (test_pgdn44's page)."""
-    rng = np.random.default_rng(seed)
-    rows, cols = screens * H // 14 + 1, W // 8
-    glyphs = rng.random((96, 9, 5)) < 0.35
-    glyphs[0] = False
-    cells = np.zeros((rows, cols, 14, 8), np.bool_)
-    cells[:, :, 3:12, 1:6] = glyphs[rng.integers(0, 96, (rows, cols))]
-    ink = cells.transpose(0, 2, 1, 3).reshape(rows * 14, cols * 8)[: screens * H]
+    ink = glyph_ink(np.random.default_rng(seed), screens * H // 14 + 1, W // 8)[: screens * H]
     out = np.full((*ink.shape, 4), 255, np.uint8)
     out[ink, :3] = 20
     return out

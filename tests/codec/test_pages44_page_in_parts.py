@@ -14,17 +14,20 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pytest
+from test_pgdn44_page_down import (
+    INTERVAL,
+    RATE,
+    WHITE,
+    H,
+    W,
+    first_page_exact,
+    glyph_ink,
+    refine_top_down,
+)
 
-from screencodec.decoder import ScreenDecoder
-from screencodec.encoder import ScreenEncoder
 from screencodec.quality import LossyOptions
 
 pytest.importorskip("av")
-
-W, H = 1280, 720
-RATE = 1e6
-INTERVAL = 1 / 20
-WHITE = 255
 
 #: The article's column: 30 % of the screen; each half of it, 15 %.
 X0, X1 = 448, 832
@@ -34,13 +37,7 @@ HALF = H // 2
 def column(seed: int) -> npt.NDArray[np.uint8]:
     """A screen of white with a column of glyph text (8x14 cells of random
     5x9 bitmaps, ink 20: test_pgdn44's page)."""
-    rng = np.random.default_rng(seed)
-    rows, cols = H // 14 + 1, (X1 - X0) // 8
-    glyphs = rng.random((96, 9, 5)) < 0.35
-    glyphs[0] = False
-    cells = np.zeros((rows, cols, 14, 8), np.bool_)
-    cells[:, :, 3:12, 1:6] = glyphs[rng.integers(0, 96, (rows, cols))]
-    ink = cells.transpose(0, 2, 1, 3).reshape(rows * 14, cols * 8)[:H]
+    ink = glyph_ink(np.random.default_rng(seed), H // 14 + 1, (X1 - X0) // 8)[:H]
     out = np.full((H, W, 4), WHITE, np.uint8)
     out[:, X0:X1][ink, :3] = 20
     return out
@@ -50,17 +47,7 @@ def test_a_page_in_two_parts_takes_delta_picture_then_is_refined() -> None:
     before, after = column(1), column(2)
     part = before.copy()
     part[:HALF] = after[:HALF]  # the first frame of the Page Down: its top half
-    enc = ScreenEncoder(W, H, lossy=True, history=True, integrity=True)
-    enc.set_rate(RATE, interval=INTERVAL)
-    dec = ScreenDecoder()
-    t = 0.0
-    for _ in range(200):  # the first page, until exact
-        fb = dec.decode(enc.encode(before, now=t))
-        t += INTERVAL
-        if np.array_equal(fb[..., :3], before[..., :3]) and not enc.lossy_area:
-            break
-    else:
-        pytest.fail("the first page never became exact")
+    enc, dec, t = first_page_exact(before)
     for _ in range(10):  # the link idle for half a second
         dec.decode(enc.encode(before, now=t))
         t += INTERVAL
@@ -87,16 +74,7 @@ def test_a_page_in_two_parts_takes_delta_picture_then_is_refined() -> None:
     top = HALF + int(np.argmax(below))
     assert (fb[top:, :, :3] == WHITE).all(), "below the exact rows: not the page's background"
 
-    tops = [top]
-    for _ in range(400):  # refinement: top down, exact in the end
-        fb = dec.decode(enc.encode(after, now=t))
-        t += INTERVAL
-        same = (fb[..., :3] == after[..., :3]).all(axis=(1, 2))
-        tops.append(H if same.all() else int(np.argmin(same)))
-        if tops[-1] == H and not enc.lossy_area:
-            break
-    else:
-        pytest.fail(f"never exact: rows exact from the top {tops[-10:]}")
+    fb, tops, _ = refine_top_down(enc, dec, after, t, top)  # top down, exact in the end
     assert tops == sorted(tops), f"not painted top down: {tops}"
     assert np.array_equal(fb[..., :3], after[..., :3])
     enc.close()

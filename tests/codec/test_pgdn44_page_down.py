@@ -28,16 +28,19 @@ WHITE = 255
 Frame = npt.NDArray[np.uint8]
 
 
-def page(seed: int) -> Frame:
-    """Two screens of glyph text: 8x14 cells of random 5x9 bitmaps, ink 20 on white."""
-    rng = np.random.default_rng(seed)
-    rows, cols = 2 * H // 14 + 1, W // 8
+def glyph_ink(rng: np.random.Generator, rows: int, cols: int) -> npt.NDArray[np.bool_]:
+    """Glyph text's ink, ``rows * 14`` by ``cols * 8``: 8x14 cells of 96
+    random 5x9 bitmaps (the first blank, a space) drawn from ``rng``."""
     glyphs = rng.random((96, 9, 5)) < 0.35
     glyphs[0] = False
-    text = rng.integers(0, 96, (rows, cols))
     cells = np.zeros((rows, cols, 14, 8), np.bool_)
-    cells[:, :, 3:12, 1:6] = glyphs[text]
-    ink = cells.transpose(0, 2, 1, 3).reshape(rows * 14, cols * 8)
+    cells[:, :, 3:12, 1:6] = glyphs[rng.integers(0, 96, (rows, cols))]
+    return cells.transpose(0, 2, 1, 3).reshape(rows * 14, cols * 8)
+
+
+def page(seed: int) -> Frame:
+    """Two screens of glyph text: 8x14 cells of random 5x9 bitmaps, ink 20 on white."""
+    ink = glyph_ink(np.random.default_rng(seed), 2 * H // 14 + 1, W // 8)
     out = np.full((*ink.shape, 4), WHITE, np.uint8)
     out[ink, :3] = 20
     return out
@@ -52,21 +55,48 @@ def exact_bytes(before: Frame, after: Frame) -> int:
     return size
 
 
-def test_page_down_top_exact_at_once_the_rest_refined_to_exact() -> None:
-    tall = page(44)
-    before = np.ascontiguousarray(tall[:H])
-    after = np.ascontiguousarray(tall[H - OVERLAP : 2 * H - OVERLAP])
+def first_page_exact(before: Frame) -> tuple[ScreenEncoder, ScreenDecoder, float]:
+    """An encoder at RATE (lossy, history stream, a hash on every update)
+    and its decoder, ``before`` sent until the viewer's picture is exact;
+    and the time of the next update."""
     enc = ScreenEncoder(W, H, lossy=True, history=True, integrity=True)
     enc.set_rate(RATE, interval=INTERVAL)
     dec = ScreenDecoder()
     t = 0.0
-    for _ in range(200):  # the first page, until exact
+    for _ in range(200):
         fb = dec.decode(enc.encode(before, now=t))
         t += INTERVAL
         if np.array_equal(fb[..., :3], before[..., :3]) and not enc.lossy_area:
-            break
-    else:
-        pytest.fail("the first page never became exact")
+            return enc, dec, t
+    pytest.fail("the first page never became exact")
+
+
+def refine_top_down(
+    enc: ScreenEncoder, dec: ScreenDecoder, after: Frame, t: float, top: int
+) -> tuple[Frame, list[int], int]:
+    """Encode a still ``after`` from time ``t`` until the viewer's picture
+    is exact and nothing is lossy (400 updates at most): the picture, the
+    rows exact from the top after each update (``top`` first), and the
+    bytes it took."""
+    refined = 0
+    tops = [top]
+    for _ in range(400):
+        data = enc.encode(after, now=t)
+        t += INTERVAL
+        refined += len(data)
+        fb = dec.decode(data)
+        same = (fb[..., :3] == after[..., :3]).all(axis=(1, 2))
+        tops.append(H if same.all() else int(np.argmin(same)))
+        if tops[-1] == H and not enc.lossy_area:
+            return fb, tops, refined
+    pytest.fail(f"never exact: rows exact from the top {tops[-10:]}")
+
+
+def test_page_down_top_exact_at_once_the_rest_refined_to_exact() -> None:
+    tall = page(44)
+    before = np.ascontiguousarray(tall[:H])
+    after = np.ascontiguousarray(tall[H - OVERLAP : 2 * H - OVERLAP])
+    enc, dec, t = first_page_exact(before)
 
     data = enc.encode(after, now=t)
     t += INTERVAL
@@ -87,19 +117,7 @@ def test_page_down_top_exact_at_once_the_rest_refined_to_exact() -> None:
     assert len(data) < most + exact * 64 / H * 2, (len(data), exact)
 
     # Refinement: top down, exact in the end, for about the exact update's bytes.
-    refined = 0
-    tops = [top]
-    for _ in range(400):
-        data = enc.encode(after, now=t)
-        t += INTERVAL
-        refined += len(data)
-        fb = dec.decode(data)
-        same = (fb[..., :3] == after[..., :3]).all(axis=(1, 2))
-        tops.append(H if same.all() else int(np.argmin(same)))
-        if tops[-1] == H and not enc.lossy_area:
-            break
-    else:
-        pytest.fail(f"never exact: rows exact from the top {tops[-10:]}")
+    fb, tops, refined = refine_top_down(enc, dec, after, t, top)
     assert tops == sorted(tops), f"not painted top down: {tops}"
     assert np.array_equal(fb[..., :3], after[..., :3])
     # Filled blocks cost nothing to refine more than sending them exact: the

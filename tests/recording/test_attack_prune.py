@@ -42,8 +42,9 @@ def test_prune_never_deletes_outside_dir(tmp_path: Path) -> None:
         lines = done.stdout.splitlines()  # walk44: each with why, those kept too
         assert re.fullmatch(rf"{verb} {re.escape(str(old))}: started \d+ days ago, past the"
                             " retention of 1 day", lines[0]), lines  # fmt: skip
-        assert lines[1:] == [f"kept {young}: its stated start is later than now, within the"
-                             " retention of 1 day"], lines  # fmt: skip
+        assert lines[1:] == [f"kept {young}: its stated start is later than now; last"
+                             " written less than a day ago, within the retention of 1 day"
+                             ], lines  # fmt: skip
     assert not old.exists() and young.exists() and nested.exists() and notes.exists()
     assert victim.exists() and precious.read_text() == "keep me" and outside.is_dir()
     assert all((d / n).is_symlink() for n in ("link.screc", "text.screc", "dir.screc",

@@ -5,7 +5,7 @@ a name with an escape sequence and a newline.
 
 Expected: the symlink is neither listed nor followed (its target, 200 days
 old, stays), the FIFO and the directory are skipped without a wait, the
-junk is judged by its modification time, the hostile name is printed
+junk is judged by its modification time (said as such: lead45), the hostile name is printed
 harmless on one line, and the command ends with status 0.
 Real files; the command in a process of its own."""
 
@@ -39,7 +39,8 @@ def test_prune_judges_only_the_recordings_in_the_folder(tmp_path: Path) -> None:
     no_traceback(done)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
-        f"deleted {junk}: started 120 days ago, past the retention of 90 days",
+        f"deleted {junk}: not a recording this version reads; last written 120 days ago,"
+        " past the retention of 90 days",
         f"deleted {folder}/a? b.screc: started 100 days ago, past the retention of 90 days",
     ], done.stdout
     assert target.exists() and (folder / "link.screc").is_symlink()

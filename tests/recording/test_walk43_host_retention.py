@@ -23,6 +23,9 @@ from transport.test_attack_prompts import PtyHost
 from transport.test_host_cli_commands import Where, join, leave, session, wait
 
 DAY = 86400.0
+#: What the line says of a host with no --record-key (walk45).
+UNSEALED = ("not sealed: readable by this account and root only (file mode 0600);"
+            " --record-key AUDITOR.pub seals them")  # fmt: skip
 
 
 def _recording(path: Path, age_days: float) -> Path:
@@ -40,7 +43,8 @@ def test_the_host_says_it_records_and_what_its_retention_deleted(tmp_path: Path)
         host.close()
     # Found: nothing after the start's lines, and the old one gone unsaid.
     deleted = f"(deleted now, older than that: 1 recording, {old.name})"
-    assert said.group(1) == f"recording every session into {tmp_path}; kept 90 days {deleted}"
+    assert said.group(1) == (f"recording every session into {tmp_path}, {UNSEALED}; kept 90 days"
+                             f" {deleted}")  # fmt: skip
     assert not old.exists() and young.exists()
 
 
@@ -50,7 +54,7 @@ def test_a_host_with_nothing_to_delete_says_where_it_records(tmp_path: Path) -> 
         said = host.wait_for(r"Type /help for the other commands\.\n([^\n]*)\n")
     finally:
         host.close()
-    assert said.group(1) == f"recording every session into {tmp_path}; kept 90 days"
+    assert said.group(1) == f"recording every session into {tmp_path}, {UNSEALED}; kept 90 days"
     assert not re.search(r"deleted", host.text), host.text
 
 

@@ -8,17 +8,21 @@ import contextlib
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import TypeVar
 
 import pytest
 import redis
 
 from free_port import free_port
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.limits import Timeouts
+from screencodec.transport.connect import RelayRegistration, host_via_relay
 from screencodec.transport.relay import Relay, RelayLimits
 from screencodec.transport.relay.redis_directory import RedisDirectory
 from transport.helpers import LinkProxy
@@ -130,6 +134,8 @@ class RelayProcess:
         #: What it printed up to its listening line (and maybe a little more).
         self.line = _wait_for_line(self.proc, b"relay listening", 20).decode()
         self._said: list[bytes] = [self.line.encode()]
+        #: Stopped by :meth:`freeze` and not continued since.
+        self.frozen = False
         self._drain = threading.Thread(target=self._read, daemon=True)
         self._drain.start()
 
@@ -145,6 +151,17 @@ class RelayProcess:
         :meth:`kill` or :meth:`stop` returned)."""
         return b"".join(self._said).decode(errors="replace")
 
+    def freeze(self) -> None:
+        """SIGSTOP it (a VM paused, a hung process): it answers nothing."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+        self.frozen = True
+
+    def thaw(self) -> None:
+        """SIGCONT it if :meth:`freeze` stopped it."""
+        if self.frozen:
+            os.kill(self.proc.pid, signal.SIGCONT)
+            self.frozen = False
+
     def stop(self) -> None:
         """SIGKILL it and read the pipe to its end."""
         self.proc.kill()
@@ -155,6 +172,39 @@ class RelayProcess:
         self.stop()
         assert self.proc.stdout is not None
         self.proc.stdout.close()
+
+
+@contextlib.contextmanager
+def two_relays(redis: RedisServer, claim_ttl: float) -> Iterator[tuple[RelayProcess, RelayProcess]]:
+    """Two :class:`RelayProcess` sharing ``redis``; on the way out, thawed
+    if frozen and killed whatever the test did."""
+    started: list[RelayProcess] = []
+    try:
+        started.append(RelayProcess(redis, claim_ttl))
+        started.append(RelayProcess(redis, claim_ttl))
+        yield started[0], started[1]
+    finally:
+        for relay in started:
+            relay.thaw()
+            if relay.proc.poll() is None:
+                relay.kill()
+
+
+@contextlib.asynccontextmanager
+async def registered_host(
+    port: int, creds: SessionCredentials, timeouts: Timeouts
+) -> AsyncIterator[RelayRegistration]:
+    """A host registered through the relay at ``port`` on loopback, pinging
+    every 2 s (it takes a frozen relay for silent after 6 s and moves);
+    closed on the way out."""
+    reg = await host_via_relay(
+        "127.0.0.1", port, creds, lambda ch: None, timeouts=timeouts, ping_interval=2.0
+    )
+    try:
+        await reg.wait_registered(10)
+        yield reg
+    finally:
+        await reg.close()
 
 
 async def wait_for(check: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0) -> None:

@@ -16,13 +16,26 @@ from __future__ import annotations
 import contextlib
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+import pytest
 
 from transport.test_cli import CLI, ENV, start_host, stop
 from transport.test_relay_notice import _Output
 
 from .cluster import RedisServer, RelayProcess
+
+#: Seconds between the status lines of a log while nothing in them changes
+#: (cli/terminal.py's LOG_EVERY, through its test-only variable), for the
+#: tests that read the view's decoded count grow after a disturbance: a
+#: ``[view]`` line is printed when it has news (the round trip's band, the
+#: picture starting or ceasing to change), and a view let go may have none
+#: for a minute (flake47a: CI waited 20 s for a line after a stopped view
+#: was let go; the round trip was "fast" before and after).
+LOG_EVERY = 5.0
+_DECODED = re.compile(r"\[view\] 320x240 decoded (\d+)")
 
 
 @dataclass
@@ -39,22 +52,43 @@ class Watching:
     seen: _Output  #: the view's
     view: subprocess.Popen[str]
 
+    def decodes_again(self, since: int, timeout: float = 40) -> list[int]:
+        """Wait until the view, from offset ``since`` of its output on,
+        shows it decodes: a ``[view]`` line's count above the second line's
+        after ``since`` (the first may come before what was sent while it
+        was stopped is decoded, the second :data:`LOG_EVERY` later, after
+        it); the counts after ``since``. Needs the view started with
+        $SCREENCODEC_TEST_LOG_EVERY (:data:`LOG_EVERY`)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            counts = [int(c) for c in _DECODED.findall(self.seen.text[since:])]
+            if len(counts) > 2 and max(counts[2:]) > counts[1]:
+                return counts
+            assert time.monotonic() < deadline, (
+                f"the view's decoded count did not grow after {since}: {counts}\n{self.seen.text}")
+            time.sleep(0.2)
+
 
 @contextlib.contextmanager
-def watching(redis_server: RedisServer, via: str) -> Iterator[Watching]:
+def watching(redis_server: RedisServer, via: str, *, counted: bool = False) -> Iterator[Watching]:
     """:class:`Watching` with the view given relay ``via`` ("a" or "b");
-    both commands stopped and both relays killed after."""
+    both commands stopped and both relays killed after. ``counted``: both
+    print their status lines every :data:`LOG_EVERY` seconds
+    (:meth:`Watching.decodes_again`)."""
     first, second = RelayProcess(redis_server, 15.0), RelayProcess(redis_server, 15.0)
     a, b = f"127.0.0.1:{first.port}", f"127.0.0.1:{second.port}"
     host = view = None
     try:
-        host, code, password, _ = start_host(where=("--relay", a))
+        with pytest.MonkeyPatch.context() as knob:  # read as each process starts
+            if counted:
+                knob.setitem(ENV, "SCREENCODEC_TEST_LOG_EVERY", str(LOG_EVERY))
+            host, code, password, _ = start_host(where=("--relay", a))
+            view = subprocess.Popen(
+                [*CLI, "view", "--relay", a if via == "a" else b, "--code", code,
+                 "--password", password],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                text=True, env=ENV)  # fmt: skip
         out = _Output(host)
-        view = subprocess.Popen(
-            [*CLI, "view", "--relay", a if via == "a" else b, "--code", code,
-             "--password", password],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, env=ENV)  # fmt: skip
         seen = _Output(view)
         out.wait_for(r"\[y/N\] $", timeout=60)
         assert host.stdin is not None

@@ -33,7 +33,7 @@ THREE_PINGS = 30.0
 def test_relay44_a_frozen_relay_s_session_moves_before_three_pings(
     redis_server: RedisServer,
 ) -> None:
-    with watching(redis_server, "a") as w:
+    with watching(redis_server, "a", counted=True) as w:
         a, b, out, seen = w.a, w.b, w.out, w.seen
         os.kill(w.first.proc.pid, signal.SIGSTOP)
         try:
@@ -47,10 +47,10 @@ def test_relay44_a_frozen_relay_s_session_moves_before_three_pings(
                 f"moved to the relay at {b}, of the same cluster as the one at {a} (lost);"
                 f" the code {w.code} works\n"
             )
-            # The picture moves again: a decoded line after the way back.
-            after = seen.text.index("back in the session")
-            seen.wait_for(r"back in the session[^\0]*\[view\] 320x240 decoded", timeout=10)
-            assert "[view] 320x240 decoded" in seen.text[after:]
+            # The picture moves again: the decoded count grows after the way
+            # back (flake47a: a line alone may say "resumed: waiting for the
+            # host's first update").
+            w.decodes_again(seen.text.index("back in the session"))
             assert out.text.count("[y/N]") == 1, out.text  # not asked again
             assert "no such session code" not in seen.text, seen.text
         finally:
@@ -63,19 +63,18 @@ def test_relay44_a_relay_that_stalls_and_answers_keeps_its_session(
     # Stopped 7.5 s: past the host's doubt (6 s: it asks the relay), within
     # the 3 s the relay has to answer, under the view's 10 s and the host's
     # 15 s silences. A relay at load: slow, alive.
-    with watching(redis_server, "a") as w:
+    with watching(redis_server, "a", counted=True) as w:
         os.kill(w.first.proc.pid, signal.SIGSTOP)
         try:
             w.out.wait_for(r"no word from 'support'", timeout=15)  # the doubt's silence
             time.sleep(max(0.0, 7.5 - 6.0))
         finally:
             os.kill(w.first.proc.pid, signal.SIGCONT)
-        before = len(w.seen.text)
-        w.seen.wait_for(r"\[view\] 320x240 decoded[^\n]*\n[^\0]*\[view\] 320x240 decoded",
-                        timeout=20)  # fmt: skip
+        # The picture moves again (flake47a: its decoded count grows; the
+        # wait here matched the two lines printed before the stop).
+        w.decodes_again(len(w.seen.text))
         time.sleep(6)  # past a doubt's answer, and the view's 10 s
         assert "moved to the relay" not in w.out.text, w.out.text
         assert "lost the relay" not in w.out.text, w.out.text
         assert "connection was lost" not in w.seen.text, w.seen.text
-        assert "[view] 320x240 decoded" in w.seen.text[before:], w.seen.text
         assert w.view.poll() is None

@@ -29,12 +29,11 @@ import threading
 
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import host_via_relay
-from screencodec.transport.relay import ROLE_VIEWER
 from screencodec.transport.relay.protocol import ROLE_HOST_CONTROL, encode_open
 
 from .cluster import RedisServer, RelayProcess, run, wait_for
-from .test_failover42_host_moves import FAST, _answer
-from .test_review43_stopped_relay_wakes import _claim
+from .test_failover42_host_moves import FAST
+from .test_review43_stopped_relay_wakes import _claim, _samples
 
 
 class _HoldingRedisProxy:
@@ -118,14 +117,9 @@ def test_relay44_a_registration_reset_during_its_claim_gives_the_code_back(
                 await asyncio.sleep(0.3)
                 proxy.release()
                 await wait_for(lambda: "unregistered" in first.output(), 10)
-                claims: list[str] = []
-                answers: list[str] = []
-                for _ in range(8):  # 4 s, inside B's 10 s heartbeat
-                    claims.append(_claim(redis_server, creds.code).rsplit(" ", 1)[-1])
-                    answers.append(
-                        await _answer(first.port, "127.0.0.1", ROLE_VIEWER, creds.code, bytes(16))
-                    )
-                    await asyncio.sleep(0.5)
+                # 4 s, inside B's 10 s heartbeat
+                held, answers = await _samples(redis_server, first.port, creds.code, 8)
+                claims = [c.rsplit(" ", 1)[-1] for c in held]
                 assert reg.relay_port == second.port and reg.state == "registered"
                 return claims, answers
             finally:

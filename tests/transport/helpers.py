@@ -9,6 +9,7 @@ import contextlib
 import os
 import random
 import struct
+import subprocess
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
@@ -470,3 +471,33 @@ def taking_up(ticket: bytes, channel: Channel, level: int, who: str = "raw") -> 
     if proof is not None:
         opening.append(m.Extension(PROOF_CHANNEL, proof))
     return [*opening, m.PermissionRequest(level, who)]
+
+
+class CustomerMouse:
+    """The customer using their own mouse on ``display``: xdotool moves the
+    pointer between x = ``between[0]`` and ``between[1]`` (y 100) every
+    0.1 s, in a thread, from :meth:`start` until :meth:`stop`."""
+
+    def __init__(self, display: str, between: tuple[int, int]) -> None:
+        self.display = display
+        self.between = between
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._moves, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop moving (again: nothing; never started: nothing)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
+
+    def _moves(self) -> None:
+        near, far = self.between
+        x = near
+        while not self._stop.is_set():
+            x = far if x == near else near
+            subprocess.run(["xdotool", "mousemove", str(x), "100"], env={"DISPLAY": self.display},
+                           check=False, timeout=10)  # fmt: skip
+            time.sleep(0.1)

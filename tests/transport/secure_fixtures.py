@@ -88,13 +88,13 @@ async def direct_pair(
         await listener.close()
 
 
-async def controlled_host(
+async def connect_controlled(
     host: Host, *, timeouts: Timeouts = FAST
 ) -> tuple[Viewer, asyncio.Task[str], DirectListener]:
     """Serve ``host`` on loopback and connect a viewer that starts with VIEW
     and CONTROL (the host's consent must grant them): ``(viewer, the host's
     serve task, listener)``. The caller runs the viewer and closes the
-    listener."""
+    listener (:func:`controlled_host` does both)."""
     from screencodec.transport import CONTROL, VIEW, Viewer
 
     creds = SessionCredentials()
@@ -112,6 +112,95 @@ async def controlled_host(
     viewer = Viewer(channel)
     await viewer.start(VIEW | CONTROL)
     return viewer, await serving.get(), listener
+
+
+@contextlib.asynccontextmanager
+async def controlled_host(
+    host: Host, *, timeouts: Timeouts = FAST
+) -> AsyncIterator[tuple[Viewer, asyncio.Task[str]]]:
+    """:func:`connect_controlled`'s viewer, running, and the host's serve
+    task. At the end, in this order (:func:`served`'s): the viewer's run
+    cancelled, the host closed, the listener closed, the serve task cancelled."""
+    viewer, serve, listener = await connect_controlled(host, timeouts=timeouts)
+    running = asyncio.ensure_future(viewer.run())
+    try:
+        yield viewer, serve
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await host.close()
+        await listener.close()
+        serve.cancel()
+        await asyncio.gather(serve, return_exceptions=True)
+
+
+class Served:
+    """A host served on loopback by :func:`served`: its ``listener``, the
+    ``creds`` to dial it with, each connection's serve task (``serves``, in
+    the order they came) and the test's own ``tasks`` (cancelled first)."""
+
+    def __init__(
+        self, listener: DirectListener, creds: SessionCredentials, serves: list[asyncio.Task[str]]
+    ) -> None:
+        self.listener = listener
+        self.creds = creds
+        self.serves = serves
+        self.tasks: list[asyncio.Task[object]] = []
+
+    async def viewer(
+        self,
+        *,
+        resume: bytes | None = None,
+        port: int | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Viewer:
+        """A viewer connected (to ``port``: a proxy's, else the listener's)
+        and started with VIEW and CONTROL, taking up ``resume`` if given."""
+        from screencodec.transport import CONTROL, VIEW, Viewer
+
+        creds = self.creds
+        channel = await connect_direct(
+            "127.0.0.1", port or self.listener.port, creds.code, creds.password,
+            timeouts=timeouts or Timeouts(),
+        )  # fmt: skip
+        viewer = Viewer(channel, resume=resume)
+        await viewer.start(VIEW | CONTROL)
+        return viewer
+
+    def spawn(self, aw: Awaitable[object]) -> asyncio.Task[object]:
+        """Run ``aw`` (a viewer's ``run()``, a collector) until the end."""
+        task = asyncio.ensure_future(aw)
+        self.tasks.append(task)
+        return task
+
+
+@contextlib.asynccontextmanager
+async def served(host: Host) -> AsyncIterator[Served]:
+    """Serve ``host`` on loopback, each connection with the default Timeouts
+    (a silent link is let go of, then lost, as a user's would be).
+    At the end, in this order: the test's tasks cancelled, the host closed,
+    the listener closed, the serve tasks cancelled."""
+    creds = SessionCredentials()
+    serves: list[asyncio.Task[str]] = []
+    listener = await listen_direct(
+        "127.0.0.1",
+        0,
+        creds,
+        lambda ch: serves.append(asyncio.ensure_future(host.serve(ch))),
+        timeouts=Timeouts(),
+    )
+    got = Served(listener, creds, serves)
+    try:
+        yield got
+    finally:
+        for task in got.tasks:
+            task.cancel()
+        await asyncio.gather(*got.tasks, return_exceptions=True)
+        await host.close()
+        await listener.close()
+        for serve in got.serves:
+            serve.cancel()
+        await asyncio.gather(*got.serves, return_exceptions=True)
 
 
 #: ``hook(index, frame) -> frames to send instead`` (``None`` closes the

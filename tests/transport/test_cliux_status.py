@@ -116,7 +116,10 @@ def test_in_a_log_status_is_not_printed_every_second() -> None:
         host.stdin.write("/say can you see it?\n")
         host.stdin.flush()
         seen += read_until(view, "host says: can you see it?\n")
-        assert len(_status_lines(seen, "[view]")) <= 2, seen
+        # Every second would be 7 or more. News (the round trip crossing the
+        # slow mark, 200 ms, on a loaded machine: CI read 192.8) may come
+        # once per 5 s gap: 3 at most in these ~6 s (flake47c).
+        assert len(_status_lines(seen, "[view]")) <= 3, seen
         host.stdin.write("/end\n")
         host.stdin.flush()
         out, _ = host.communicate(timeout=60)

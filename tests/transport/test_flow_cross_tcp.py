@@ -187,3 +187,39 @@ def test_a_queue_of_our_own_is_never_taken_for_someone_elses(
     assert not cc.ever_shared
     assert cc.standing == 0.0
     assert run.queue_after(8.0) <= 0.15
+
+
+@pytest.mark.parametrize("bursty", [False, True], ids=["flat", "bursty"])
+def test_a_cut_that_leaves_their_queue_where_it_was_is_enough(bursty: bool) -> None:
+    """Traced live (cross45, drag 4M,40ms --cross 5s-11s): the floor was
+    learnt 2.4 s into the upload, after a second cut made 0.7 s after the
+    first (the smoothed round trip still near the empty path's) and before
+    any update sent after the first had been answered, then a 0.5 s watch;
+    meanwhile the bytes in flight, capped at a round trip of the empty
+    path, let one update through per 0.7 s round trip. On main the model
+    learns at 4.94 s (flat) and 5.71 s (bursty) with the upload from 3 s,
+    after two cuts of the episode. Now the second cut waits for the first's
+    effect, and an update sent after it that still waited the floor with
+    few bytes of ours ahead makes it theirs: one cut, learnt by 4.7 s."""
+    cc = _Watching()
+    cuts_before: list[int] = []
+    receipt = cc.receipt
+    shared_at: list[float] = []
+    upload_cuts = [0]
+
+    def noting(seq: int, now: float, *args: float) -> float:
+        events = cc.congestion_events
+        rtt = receipt(seq, now, *args)
+        if now >= 3.0 and not shared_at:
+            upload_cuts[0] += cc.congestion_events - events
+        if cc.shared and not shared_at:
+            shared_at.append(now)
+            cuts_before.append(upload_cuts[0])
+        return rtt
+
+    cc.receipt = noting  # type: ignore[method-assign]
+    run = simulate_upload(cc, 9.0, 3.0, 9.0, bursty=bursty)
+    assert shared_at and shared_at[0] <= 4.7
+    assert cuts_before == [1]
+    assert run.throughput(3.0, 9.0) >= 1.5 * MBIT
+    assert run.queue_after(5.0) <= _STAND + 0.15

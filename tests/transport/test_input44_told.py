@@ -27,8 +27,7 @@ from screencodec.transport.channel.framing import HEADER, FrameType
 from .secure_fixtures import FrameProxy
 from .test_attack_prompts import PtyHost, _credentials
 from .test_type43_view_typing import _all_up, xterm_log
-from .test_view_cli_send_screens import PtyView
-from .test_walk43_view_types import GRANTED
+from .test_walk43_view_types import _view_with_control
 
 __all__ = ["xterm_log"]  # the fixture, used by name
 
@@ -67,11 +66,7 @@ def test_a_silent_release_is_told_to_the_hosts_user_and_the_agent(
         port, code, password = _credentials(host)
         proxy = FrameProxy(port, to_server=cut)
         proxy_port = loop.call(proxy.start())
-        view = PtyView(f"127.0.0.1:{proxy_port}", "--code", code, "--password", password,
-                       "--name", "Dave", "--control")  # fmt: skip
-        host.say_yes(2)  # view, then control
-        view.wait_for(GRANTED)
-        time.sleep(1.2)  # the fixture's own pointer move: the local user's 1 s is over
+        view = _view_with_control(host, proxy_port, code, password)
         cut.armed = True
         view.type("/type ffff")
         view.wait_for(r"sent 4 characters to the host's keyboard\n")

@@ -36,8 +36,7 @@ def test_a_type_on_a_stalled_link_keeps_few_characters_in_flight_and_stop_stops_
 ) -> None:
     display, log = xterm_log
     monkeypatch.setenv("DISPLAY", display)
-    host, proxy, view = _joined(display)
-    try:
+    with _joined(display) as (proxy, view):
         proxy.hold()
         view.type("/type " + "f" * MAX)
         time.sleep(5)
@@ -64,7 +63,3 @@ def test_a_type_on_a_stalled_link_keeps_few_characters_in_flight_and_stop_stops_
         view.type("/key Enter")
         _bash_ran(log, "flowing\n")
         _all_up(display)
-    finally:
-        view.close()
-        proxy.close()
-        host.close()

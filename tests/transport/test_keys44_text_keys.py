@@ -19,6 +19,7 @@ from screencodec.transport.input.xtest import XTestInjector
 from screencodec.transport.session.events import InputLetGo
 from screencodec.transport.session.held_silence import HELD_SILENCE
 
+from .test_input44_two_agents import _let_go_events as _lets  # the name review44b imports
 from .test_review44_two_agents import _until, _with_two_agents
 from .test_type43_held_keys import _state
 
@@ -29,17 +30,6 @@ async def _down(display: str, inj: XTestInjector) -> set[int]:
     """The keycodes down once what the injector was given reached the server."""
     assert await asyncio.to_thread(inj.flush, 10)
     return (await asyncio.to_thread(_state, display))[0]
-
-
-async def _lets(host_events: Any) -> list[InputLetGo]:
-    lets = []
-    while True:
-        try:
-            ev = await asyncio.wait_for(host_events.__anext__(), 0.5)
-        except TimeoutError:
-            return lets
-        if isinstance(ev, InputLetGo):
-            lets.append(ev)
 
 
 async def _silent(link: Any) -> None:

@@ -30,9 +30,7 @@ def test_review43_control_taken_back_mid_type_is_not_told_as_typed() -> None:
         injector = RecordingInjector()
         host = Host(SyntheticDesktop(160, 120, scenario="idle", seed=1), consent=allow(),
                     injector=injector, config=HostConfig())  # fmt: skip
-        viewer, serve, listener = await controlled_host(host, timeouts=FAST)
-        running = asyncio.ensure_future(viewer.run())
-        try:
+        async with controlled_host(host, timeouts=FAST) as (viewer, _):
             await asyncio.sleep(1.5)  # past the grant's in-flight window
 
             async def take_back() -> None:
@@ -45,13 +43,6 @@ def test_review43_control_taken_back_mid_type_is_not_told_as_typed() -> None:
             await taking
             await asyncio.sleep(0.5)
             return said, sum(e[0] == "key" and e[2] for e in injector.events)
-        finally:
-            running.cancel()
-            await asyncio.gather(running, return_exceptions=True)
-            await host.close()
-            await listener.close()
-            serve.cancel()
-            await asyncio.gather(serve, return_exceptions=True)
 
     said, pressed = run(main(), timeout=60)
     assert pressed > 0  # (mid-way in 4 runs of 5: 170-346 pressed; or after the last)
@@ -74,9 +65,7 @@ def test_review43_a_type_held_by_a_slow_link_stops_when_control_is_taken_back() 
         injector = RecordingInjector()
         host = Host(SyntheticDesktop(160, 120, scenario="idle", seed=1), consent=allow(),
                     injector=injector, config=HostConfig())  # fmt: skip
-        viewer, serve, listener = await controlled_host(host, timeouts=FAST)
-        running = asyncio.ensure_future(viewer.run())
-        try:
+        async with controlled_host(host, timeouts=FAST) as (viewer, _):
             await asyncio.sleep(1.5)  # past the grant's in-flight window
             link = next(iter(host._runtime.serving))
             host_side = link.channel.transport
@@ -102,13 +91,6 @@ def test_review43_a_type_held_by_a_slow_link_stops_when_control_is_taken_back() 
             host_side.resume_reading()  # type: ignore[attr-defined]
             said = await asyncio.wait_for(typing, 30)
             return said, sum(e[0] == "key" and e[2] for e in injector.events)
-        finally:
-            running.cancel()
-            await asyncio.gather(running, return_exceptions=True)
-            await host.close()
-            await listener.close()
-            serve.cancel()
-            await asyncio.gather(serve, return_exceptions=True)
 
     said, pressed = run(main(), timeout=60)
     stopped = re.fullmatch(r"\(control was taken back by the host's user: (\d+) of 20000"

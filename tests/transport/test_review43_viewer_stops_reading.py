@@ -19,7 +19,7 @@ from screencodec.transport import Host, HostConfig, allow
 from screencodec.transport.input.recording import RecordingInjector
 from screencodec.transport.session.receipt_bound import KernelState, kernel_state
 
-from .secure_fixtures import FAST, controlled_host, run
+from .secure_fixtures import FAST, connect_controlled, run
 
 
 def test_review43_a_viewer_that_stops_reading_still_types_and_recovers() -> None:
@@ -27,7 +27,7 @@ def test_review43_a_viewer_that_stops_reading_still_types_and_recovers() -> None
         injector = RecordingInjector()
         host = Host(SyntheticDesktop(1280, 720, scenario="drag", seed=3), consent=allow(),
                     injector=injector, config=HostConfig())  # fmt: skip
-        viewer, serve, listener = await controlled_host(host, timeouts=FAST)
+        viewer, serve, listener = await connect_controlled(host, timeouts=FAST)
         link = next(iter(host._runtime.serving))
         running = asyncio.ensure_future(viewer.run())
         loop = asyncio.get_running_loop()

@@ -14,16 +14,12 @@ from typing import Any
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.capture.xvfb import private_xvfb
 from screencodec.transport import CONTROL, Host, HostConfig, Viewer, allow
-from screencodec.transport.channel.codes import SessionCredentials
-from screencodec.transport.channel.limits import Timeouts
-from screencodec.transport.connect import listen_direct
 from screencodec.transport.input.xtest import XTestInjector
 from screencodec.transport.session import messages as m
-from screencodec.transport.session.events import InputLetGo
 from screencodec.transport.session.held_silence import HELD_SILENCE
 
-from .secure_fixtures import run
-from .test_input44_two_agents import SHIFT_L, _viewer
+from .secure_fixtures import run, served
+from .test_input44_two_agents import SHIFT_L, _let_go_events
 from .test_type43_held_keys import _keycode, _state
 
 #: Middle-button pastes B queues: the injector holds the next action 0.1 s
@@ -42,26 +38,12 @@ def _with_two_agents(scene: Scene) -> dict[str, Any]:
             inj = XTestInjector(display)
             host = Host(SyntheticDesktop(160, 120, scenario="idle", seed=1), consent=allow(),
                         injector=inj, config=HostConfig())  # fmt: skip
-            creds = SessionCredentials()
-            serves: list[asyncio.Task[str]] = []
-            listener = await listen_direct(
-                "127.0.0.1", 0, creds, lambda ch: serves.append(
-                    asyncio.ensure_future(host.serve(ch))), timeouts=Timeouts())  # fmt: skip
-            a = await _viewer(listener.port, creds)
-            b = await _viewer(listener.port, creds)
-            running = [asyncio.ensure_future(v.run()) for v in (a, b)]
-            try:
+            async with served(host) as s:
+                a, b = await s.viewer(), await s.viewer()
+                for v in (a, b):
+                    s.spawn(v.run())
                 await asyncio.sleep(1.5)  # past the grants' in-flight window
                 return await scene(display, host, inj, a, b)
-            finally:
-                for task in running:
-                    task.cancel()
-                await asyncio.gather(*running, return_exceptions=True)
-                await host.close()
-                await listener.close()
-                for task in serves:
-                    task.cancel()
-                await asyncio.gather(*serves, return_exceptions=True)
 
         return run(main(), timeout=90)
 
@@ -137,15 +119,7 @@ def test_an_agent_pressing_the_key_the_other_holds_then_going_silent() -> None:
         out: dict[str, Any] = {"after": loop.time() - start}
         out["shift_down_after_b_silent"] = shift in (await asyncio.to_thread(_state, display))[0]
         out["a_holding"] = sorted(link_a.gate.holding)
-        lets = []
-        while True:
-            try:
-                ev = await asyncio.wait_for(events.__anext__(), 0.5)
-            except TimeoutError:
-                break
-            if isinstance(ev, InputLetGo):
-                lets.append(ev)
-        out["lets"], out["b_peer"] = lets, link_b.peer
+        out["lets"], out["b_peer"] = await _let_go_events(events), link_b.peer
         link_b.channel.transport.resume_reading()
         assert await b.key(SHIFT_L, False)  # B's own press (nothing let go of it)
         await _until(lambda: link_b.gate.injected >= 2, 10, "B's release")

@@ -22,14 +22,11 @@ import pytest
 from screencodec.capture.synthetic import SyntheticDesktop
 from screencodec.cli import view_typing
 from screencodec.cli.view_typing import ON_THEIR_WAY, Sent, Typing, type_text
-from screencodec.transport import CONTROL, VIEW, Host, HostConfig, Viewer, allow
-from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport import Host, HostConfig, allow
 from screencodec.transport.channel.limits import Timeouts
-from screencodec.transport.connect import connect_direct, listen_direct
 from screencodec.transport.input.recording import RecordingInjector
 
-from .secure_fixtures import run
-from .test_input44_two_agents import _viewer
+from .secure_fixtures import run, served
 from .test_type43_view_typing import Hold, _all_up, _joined, _output, xterm_log
 from .test_walk43_view_types import _bash_ran
 
@@ -65,15 +62,10 @@ def test_a_stop_racing_the_last_character_never_says_stopped_with_nothing_left(
         inj = RecordingInjector()
         host = Host(SyntheticDesktop(160, 120, scenario="idle", seed=1), consent=allow(),
                     injector=inj, config=HostConfig())  # fmt: skip
-        creds = SessionCredentials()
-        serves: list[asyncio.Task[str]] = []
-        listener = await listen_direct(
-            "127.0.0.1", 0, creds, lambda ch: serves.append(
-                asyncio.ensure_future(host.serve(ch))), timeouts=Timeouts())  # fmt: skip
-        viewer = await _viewer(listener.port, creds)
-        running = asyncio.ensure_future(viewer.run())
-        said: list[str] = []
-        try:
+        async with served(host) as s:
+            viewer = await s.viewer()
+            s.spawn(viewer.run())
+            said: list[str] = []
             await asyncio.sleep(1.5)  # past the grant's in-flight window
             for _ in range(5):
                 stop = asyncio.Event()
@@ -91,14 +83,6 @@ def test_a_stop_racing_the_last_character_never_says_stopped_with_nothing_left(
             while typing.running:
                 await asyncio.sleep(0.02)
             return said, told
-        finally:
-            running.cancel()
-            await asyncio.gather(running, return_exceptions=True)
-            await host.close()
-            await listener.close()
-            for task in serves:
-                task.cancel()
-            await asyncio.gather(*serves, return_exceptions=True)
 
     said, told = run(main(), timeout=60)
     # The /stop meant the Enter queued after the /type too.
@@ -121,8 +105,7 @@ def test_a_type_on_a_link_that_stalls_then_flows_goes_whole_and_says_so(
     xterm gets exactly the 300, in one line."""
     display, log = xterm_log
     monkeypatch.setenv("DISPLAY", display)
-    host, proxy, view = _joined(display)
-    try:
+    with _joined(display) as (proxy, view):
         proxy.hold()
         view.type("/type " + "g" * 300)
         time.sleep(4)
@@ -135,10 +118,6 @@ def test_a_type_on_a_link_that_stalls_then_flows_goes_whole_and_says_so(
         typed = re.findall(r"bash: (g+): command not found", _output(log))
         assert [len(t) for t in typed] == [300], (typed, view.text)
         _all_up(display)
-    finally:
-        view.close()
-        proxy.close()
-        host.close()
 
 
 def test_a_type_whose_link_is_lost_does_not_count_what_went_down_with_it() -> None:
@@ -159,45 +138,33 @@ def test_a_type_whose_link_is_lost_does_not_count_what_went_down_with_it() -> No
     async def main() -> tuple[int, int, int]:
         host = Host(SyntheticDesktop(160, 120, scenario="idle", seed=1), consent=allow(),
                     injector=RecordingInjector(), config=HostConfig())  # fmt: skip
-        creds = SessionCredentials()
-        serves: list[asyncio.Task[str]] = []
-        listener = await listen_direct(
-            "127.0.0.1", 0, creds, lambda ch: serves.append(
-                asyncio.ensure_future(host.serve(ch))), timeouts=Timeouts())  # fmt: skip
-        proxy = Hold(listener.port)
-        channel = await connect_direct("127.0.0.1", proxy.port, creds.code, creds.password,
-                                       timeouts=Timeouts(unanswered=3.0, idle=6.0))  # fmt: skip
-        viewer = Viewer(channel)
-        await viewer.start(VIEW | CONTROL)
-        running = asyncio.ensure_future(viewer.run())
-        try:
-            await asyncio.sleep(1.5)  # past the grant's in-flight window
-            proxy.hold()
-            sent = Sent(viewer, 200)
-            typing = asyncio.ensure_future(type_text(viewer, "h" * 200, sent, asyncio.Event()))
-            loop = asyncio.get_running_loop()
-            end = loop.time() + 30
-            while not (sent.full() and sent.left == sent.pressed - ON_THEIR_WAY):
-                assert loop.time() < end, (sent.pressed, sent.left)
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(1)  # the link holds: nothing more leaves
-            before = sent.left
-            viewer.channel.transport.pause_reading()  # nothing heard: the link is lost
-            while not viewer.channel.closed:
-                assert loop.time() < end + 30
-                await asyncio.sleep(0.05)
-            typing.cancel()
-            await asyncio.gather(typing, return_exceptions=True)
-            return before, sent.left, sent.pressed
-        finally:
-            running.cancel()
-            await asyncio.gather(running, return_exceptions=True)
-            await asyncio.to_thread(proxy.close)
-            await host.close()
-            await listener.close()
-            for task in serves:
-                task.cancel()
-            await asyncio.gather(*serves, return_exceptions=True)
+        async with served(host) as s:
+            proxy = Hold(s.listener.port)
+            viewer = await s.viewer(port=proxy.port, timeouts=Timeouts(unanswered=3.0, idle=6.0))
+            running = asyncio.ensure_future(viewer.run())
+            try:
+                await asyncio.sleep(1.5)  # past the grant's in-flight window
+                proxy.hold()
+                sent = Sent(viewer, 200)
+                typing = asyncio.ensure_future(type_text(viewer, "h" * 200, sent, asyncio.Event()))
+                loop = asyncio.get_running_loop()
+                end = loop.time() + 30
+                while not (sent.full() and sent.left == sent.pressed - ON_THEIR_WAY):
+                    assert loop.time() < end, (sent.pressed, sent.left)
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(1)  # the link holds: nothing more leaves
+                before = sent.left
+                viewer.channel.transport.pause_reading()  # nothing heard: the link is lost
+                while not viewer.channel.closed:
+                    assert loop.time() < end + 30
+                    await asyncio.sleep(0.05)
+                typing.cancel()
+                await asyncio.gather(typing, return_exceptions=True)
+                return before, sent.left, sent.pressed
+            finally:  # the viewer's run ends before the proxy closes under it
+                running.cancel()
+                await asyncio.gather(running, return_exceptions=True)
+                await asyncio.to_thread(proxy.close)
 
     before, after, pressed = run(main(), timeout=90)
     assert pressed - before == ON_THEIR_WAY, (before, after, pressed)

@@ -52,9 +52,7 @@ def _chord_cut(how: str) -> float:
                         injector=injector, config=HostConfig())  # fmt: skip
             # A silent link ends by the default timeouts (FAST has no idle).
             timeouts = Timeouts() if how == "silent" else FAST
-            viewer, serve, listener = await controlled_host(host, timeouts=timeouts)
-            running = asyncio.ensure_future(viewer.run())
-            try:
+            async with controlled_host(host, timeouts=timeouts) as (viewer, _):
                 await asyncio.sleep(1.5)  # past the grant's in-flight window
                 for k in (CTRL, ALT):  # Ctrl+Alt down, the T never comes
                     assert await viewer.key(k, True)
@@ -67,13 +65,6 @@ def _chord_cut(how: str) -> float:
                 else:  # the agent's link breaks
                     viewer.channel.transport.abort()
                 return await _until(display, False, 120)
-            finally:
-                running.cancel()
-                await asyncio.gather(running, return_exceptions=True)
-                await host.close()
-                await listener.close()
-                serve.cancel()
-                await asyncio.gather(serve, return_exceptions=True)
 
         return run(main(), timeout=180)
 
@@ -136,64 +127,57 @@ def _silent(typing: bool) -> dict[str, object]:
         async def main() -> dict[str, object]:
             host = Host(SyntheticDesktop(160, 120, scenario="idle", seed=1), consent=allow(),
                         injector=XTestInjector(display), config=HostConfig())  # fmt: skip
-            viewer, serve, listener = await controlled_host(host, timeouts=Timeouts())
-            running = asyncio.ensure_future(viewer.run())
             loop = asyncio.get_running_loop()
             out: dict[str, object] = {}
-            try:
-                await asyncio.sleep(1.5)  # past the grant's in-flight window
-                await asyncio.to_thread(_customer_key, display, SHIFT_R, True)
-                for k in (CTRL, ALT):
-                    assert await viewer.key(k, True)
-                assert await viewer.button(1, True)
-                while not {ctrl, alt} <= (await asyncio.to_thread(_state, display))[0]:
-                    await asyncio.sleep(0.05)
-                link = next(iter(host._runtime.serving))
-                start = loop.time()
-                if typing:  # 10 s, a key every 2 s: Ctrl+Alt and the button stay down
-                    for _ in range(5):
-                        await asyncio.sleep(2.0)
-                        assert await viewer.key(LETTER_A, True)
-                        assert await viewer.key(LETTER_A, False)
+            async with controlled_host(host, timeouts=Timeouts()) as (viewer, serve):
+                try:
+                    await asyncio.sleep(1.5)  # past the grant's in-flight window
+                    await asyncio.to_thread(_customer_key, display, SHIFT_R, True)
+                    for k in (CTRL, ALT):
+                        assert await viewer.key(k, True)
+                    assert await viewer.button(1, True)
+                    while not {ctrl, alt} <= (await asyncio.to_thread(_state, display))[0]:
+                        await asyncio.sleep(0.05)
+                    link = next(iter(host._runtime.serving))
+                    start = loop.time()
+                    if typing:  # 10 s, a key every 2 s: Ctrl+Alt and the button stay down
+                        for _ in range(5):
+                            await asyncio.sleep(2.0)
+                            assert await viewer.key(LETTER_A, True)
+                            assert await viewer.key(LETTER_A, False)
+                            keys, mask = await asyncio.to_thread(_state, display)
+                            assert {ctrl, alt, shift} <= keys and mask & BUTTON1_MASK, (keys, mask)
+                        out["held"] = loop.time() - start
+                        return out
+                    link.channel.transport.pause_reading()  # the host hears nothing more
+                    while True:
                         keys, mask = await asyncio.to_thread(_state, display)
-                        assert {ctrl, alt, shift} <= keys and mask & BUTTON1_MASK, (keys, mask)
-                    out["held"] = loop.time() - start
+                        if not {ctrl, alt} & keys and not mask & BUTTON1_MASK:
+                            break
+                        assert loop.time() - start < 60, (keys, mask)
+                        await asyncio.sleep(0.05)
+                    out["let_go"] = loop.time() - start
+                    out["customer_down"] = shift in keys
+                    out["session_on"] = not serve.done() and link.peer in host.viewers
+                    # The link comes back: its late releases change nothing, a
+                    # press after it is a fresh one.
+                    link.channel.transport.resume_reading()
+                    for k in (CTRL, ALT):
+                        assert await viewer.key(k, False)
+                    assert await viewer.button(1, False)
+                    assert await viewer.key(CTRL, True)
+                    while ctrl not in (await asyncio.to_thread(_state, display))[0]:
+                        assert loop.time() - start < 60
+                        await asyncio.sleep(0.05)
+                    assert await viewer.key(CTRL, False)
+                    while ctrl in (keys := (await asyncio.to_thread(_state, display))[0]):
+                        assert loop.time() - start < 60
+                        await asyncio.sleep(0.05)
+                    out["after"] = sorted(keys)
+                    out["released_silent"] = link.gate.released_silent
                     return out
-                link.channel.transport.pause_reading()  # the host hears nothing more
-                while True:
-                    keys, mask = await asyncio.to_thread(_state, display)
-                    if not {ctrl, alt} & keys and not mask & BUTTON1_MASK:
-                        break
-                    assert loop.time() - start < 60, (keys, mask)
-                    await asyncio.sleep(0.05)
-                out["let_go"] = loop.time() - start
-                out["customer_down"] = shift in keys
-                out["session_on"] = not serve.done() and link.peer in host.viewers
-                # The link comes back: its late releases change nothing, a
-                # press after it is a fresh one.
-                link.channel.transport.resume_reading()
-                for k in (CTRL, ALT):
-                    assert await viewer.key(k, False)
-                assert await viewer.button(1, False)
-                assert await viewer.key(CTRL, True)
-                while ctrl not in (await asyncio.to_thread(_state, display))[0]:
-                    assert loop.time() - start < 60
-                    await asyncio.sleep(0.05)
-                assert await viewer.key(CTRL, False)
-                while ctrl in (keys := (await asyncio.to_thread(_state, display))[0]):
-                    assert loop.time() - start < 60
-                    await asyncio.sleep(0.05)
-                out["after"] = sorted(keys)
-                out["released_silent"] = link.gate.released_silent
-                return out
-            finally:
-                await asyncio.to_thread(_customer_key, display, SHIFT_R, False)
-                running.cancel()
-                await asyncio.gather(running, return_exceptions=True)
-                await host.close()
-                await listener.close()
-                serve.cancel()
-                await asyncio.gather(serve, return_exceptions=True)
+                finally:
+                    await asyncio.to_thread(_customer_key, display, SHIFT_R, False)
 
         got = run(main(), timeout=120)
         got["shift"] = shift

@@ -15,11 +15,13 @@ proxy on loopback that stops passing the agent's bytes on (:class:`Hold`).
 
 from __future__ import annotations
 
+import contextlib
 import select
 import signal
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +30,7 @@ import test_walk41_paste_enter as walk41
 
 from .test_attack_prompts import PtyHost, _credentials
 from .test_view_cli_send_screens import PtyView
-from .test_walk43_view_types import GRANTED, _bash_ran
+from .test_walk43_view_types import _bash_ran, _view_with_control
 
 xterm_log = walk41.xterm_log  #: the fixture: an Xvfb with an xterm running bash
 _output = walk41._output
@@ -135,16 +137,26 @@ def _held_type(view: PtyView) -> None:
     raise AssertionError(f"60 lines of {MAX} went: the link never held")
 
 
-def _joined(display: str) -> tuple[PtyHost, Hold, PtyView]:
+@contextlib.contextmanager
+def _joined(display: str) -> Iterator[tuple[Hold, PtyView]]:
+    """``screencodec host --control xtest`` on ``display`` and a ``view
+    --control`` through a :class:`Hold` proxy, granted control: the proxy and
+    the view. At the end the view, the proxy and the host closed, in that
+    order."""
     host = PtyHost("--control", "xtest")
-    port, code, password = _credentials(host)
-    proxy = Hold(port)
-    view = PtyView(f"127.0.0.1:{proxy.port}", "--code", code, "--password", password,
-                   "--name", "Dave", "--control")  # fmt: skip
-    host.say_yes(2)  # view, then control
-    view.wait_for(GRANTED)
-    time.sleep(1.2)  # the fixture's own pointer move: the local user's 1 s is over
-    return host, proxy, view
+    proxy: Hold | None = None
+    view: PtyView | None = None
+    try:
+        port, code, password = _credentials(host)
+        proxy = Hold(port)
+        view = _view_with_control(host, proxy.port, code, password)
+        yield proxy, view
+    finally:
+        if view is not None:
+            view.close()
+        if proxy is not None:
+            proxy.close()
+        host.close()
 
 
 def test_a_long_type_held_by_the_link_leaves_the_commands_free_and_stop_stops_it(
@@ -152,8 +164,7 @@ def test_a_long_type_held_by_the_link_leaves_the_commands_free_and_stop_stops_it
 ) -> None:
     display, _log = xterm_log
     monkeypatch.setenv("DISPLAY", display)
-    host, proxy, view = _joined(display)
-    try:
+    with _joined(display) as (proxy, view):
         view.type("/type " + "a" * (MAX + 1000))
         view.wait_for(rf"\(cut: only the first {MAX} of {MAX + 1000} characters are typed;"
                       r" a longer text goes with /clip, a file with /send\)")  # fmt: skip
@@ -172,10 +183,6 @@ def test_a_long_type_held_by_the_link_leaves_the_commands_free_and_stop_stops_it
         assert int(stopped[1]) < MAX, view.text
         assert f"sent {MAX} characters" not in view.text[stopped.start() :], view.text
         proxy.flow()  # (what the buffers held then reaches the xterm: minutes of keys)
-    finally:
-        view.close()
-        proxy.close()
-        host.close()
 
 
 def test_control_characters_long_lines_and_long_key_names(
@@ -187,8 +194,7 @@ def test_control_characters_long_lines_and_long_key_names(
     is 10,000 characters (unknown, shown cut to 40)."""
     display, log = xterm_log
     monkeypatch.setenv("DISPLAY", display)
-    host, proxy, view = _joined(display)
-    try:
+    with _joined(display) as (_, view):
         view.type("/type echo A\x1b[31mB\x07C")
         view.wait_for(r"\(2 control characters not typed: /key Enter, /key Tab, /key Escape"
                       r" press those keys\)")  # fmt: skip
@@ -216,10 +222,6 @@ def test_control_characters_long_lines_and_long_key_names(
                       r" Enter on the host's keyboard\n")  # fmt: skip
         _bash_ran(log, "still\n")
         _all_up(display)
-    finally:
-        view.close()
-        proxy.close()
-        host.close()
 
 
 def test_ctrl_c_stops_a_held_type_and_the_enter_queued_after_it(
@@ -227,8 +229,7 @@ def test_ctrl_c_stops_a_held_type_and_the_enter_queued_after_it(
 ) -> None:
     display, log = xterm_log
     monkeypatch.setenv("DISPLAY", display)
-    host, proxy, view = _joined(display)
-    try:
+    with _joined(display) as (proxy, view):
         proxy.hold()
         _held_type(view)
         view.type("/key Enter")
@@ -242,7 +243,3 @@ def test_ctrl_c_stops_a_held_type_and_the_enter_queued_after_it(
         _all_up(display)
         time.sleep(1)
         assert "command not found" not in _output(log), _output(log)  # no Enter after them
-    finally:
-        view.close()
-        proxy.close()
-        host.close()

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,21 +44,49 @@ def _bash_ran(log: Path, line: str) -> None:
         time.sleep(0.05)
 
 
-def test_the_terminal_agent_with_control_types_a_command_into_the_xterm(
+def _view_with_control(host: PtyHost, port: int, code: str, password: str) -> PtyView:
+    """``screencodec view --control`` as Dave, dialling ``port``: the host's
+    user says yes twice (view, then control), control is granted, and the
+    local user's 1 s after the fixture's own pointer move is over. The view
+    is closed again if that fails."""
+    view = PtyView(f"127.0.0.1:{port}", "--code", code, "--password", password,
+                   "--name", "Dave", "--control")  # fmt: skip
+    try:
+        host.say_yes(2)  # view, then control
+        view.wait_for(GRANTED)
+        time.sleep(1.2)
+    except BaseException:
+        view.close()
+        raise
+    return view
+
+
+@contextmanager
+def controlled_view(
     xterm_log: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> Iterator[tuple[PtyView, Path]]:
+    """A ``screencodec host --control xtest`` on the fixture's display and
+    :func:`_view_with_control` dialling it: ``(the view, the xterm's log)``.
+    The view closed, then the host."""
     display, log = xterm_log
     monkeypatch.setenv("DISPLAY", display)
     host = PtyHost("--control", "xtest")
-    view = None
     try:
         port, code, password = _credentials(host)
-        view = PtyView(f"127.0.0.1:{port}", "--code", code, "--password", password,
-                       "--name", "Dave", "--control")  # fmt: skip
-        host.say_yes(2)  # view, then control
-        # Found: "(this terminal sends no input: to use the host's mouse and keyboard, ...)".
-        view.wait_for(GRANTED)
-        time.sleep(1.2)  # the fixture's own pointer move: the local user's 1 s is over
+        view = _view_with_control(host, port, code, password)
+        try:
+            yield view, log
+        finally:
+            view.close()
+    finally:
+        host.close()
+
+
+def test_the_terminal_agent_with_control_types_a_command_into_the_xterm(
+    xterm_log: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found: "(this terminal sends no input: to use the host's mouse and keyboard, ...)".
+    with controlled_view(xterm_log, monkeypatch) as (view, log):
         view.type("/type echo walk43 $((6 * 7))")
         view.wait_for(r"sent 22 characters to the host's keyboard\n")
         view.type("/key Enter")
@@ -74,10 +104,6 @@ def test_the_terminal_agent_with_control_types_a_command_into_the_xterm(
         _bash_ran(log, "after\n")
         assert "sleep 30\n" not in re.sub(r".*\^C", "", _output(log)), _output(log)
         assert "sends no input" not in view.text, view.text
-    finally:
-        if view is not None:
-            view.close()
-        host.close()
 
 
 def test_without_control_type_and_key_say_so_and_send_nothing(

@@ -30,11 +30,11 @@ from .test_view_cli_ux import stop as stop_view
 class _RelayHost(PtyHost):
     """``screencodec host --relay RELAY`` on a pseudo-terminal."""
 
-    def __init__(self, relay: str) -> None:  # not PtyHost's own start
+    def __init__(self, relay: str, once: bool = True) -> None:  # not PtyHost's own start
         master, slave = pty.openpty()
         self.proc = subprocess.Popen(
             [*CLI, "host", "--relay", relay, "--source", "synthetic", "--size", "160x120",
-             "--control", "none", "--once"],
+             "--control", "none", *(["--once"] if once else [])],
             stdin=slave, stdout=slave, stderr=slave, close_fds=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip

@@ -23,7 +23,7 @@ class _Tty:
 
 def test_no_view_status_line_while_reconnecting() -> None:
     viewer = SimpleNamespace(framebuffer=np.zeros((600, 800, 4), np.uint8), decoded=28,
-                             decode_errors=0, host_stats=None)  # fmt: skip
+                             decode_errors=0, host_stats=None, input_ignored=None)  # fmt: skip
     status = StatusLines(_Tty())  # type: ignore[arg-type]
     assert _status(viewer, status, 0.0) == "[view] 800x600 decoded 28"  # type: ignore[arg-type]
     # The host's figures came just before the link was lost (within the gap).

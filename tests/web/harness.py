@@ -3,6 +3,9 @@ asyncio loop in a background thread, the test thread drives Chromium.
 
 The host shares a frame source that can be frozen (``StillSource``), over an
 in-memory channel pair, with a RecordingInjector to see the input it gets.
+
+``view_web_page``: the same page from real processes, ``screencodec host``
+on a pty and ``view --web``, as a user runs them.
 """
 
 from __future__ import annotations
@@ -10,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import os
 import threading
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +35,15 @@ from screencodec.transport import (
 )
 from screencodec.transport.session.consent import ConsentCallback
 from screencodec.transport.session.permissions import Permission
+from screencodec.transport.session.viewer import Viewer
 from screencodec.web import WebOptions, WebViewer
+
+from .conftest import wait_page
+
+if TYPE_CHECKING:
+    from tests.transport.test_attack_prompts import PtyHost
+
+    from .test_web39_view_web_cli import _View
 
 T = TypeVar("T")
 
@@ -187,3 +199,100 @@ class LiveSession:
                 # Said here, by the test whose session it was, rather than
                 # swallowed (a hang is a bug, not a way to end).
                 raise AssertionError(f"the web viewer session did not end within {timeout:g} s")
+
+
+@contextlib.contextmanager
+def view_web_page(browser: Any, *args: str) -> Iterator[tuple[PtyHost, _View]]:
+    """A real ``screencodec host`` on a pty and a real ``view --web`` process
+    (``args`` added to its ``--no-open``) joined to it, the page open in
+    ``browser``, the host's user's yes given and the first picture shown.
+    At the end the view is killed if it still runs, then the host closed."""
+    # Imported here: test_web39's own imports come back to this module.
+    from tests.transport.test_attack_prompts import PtyHost, _credentials
+
+    from .test_web39_view_web_cli import URL, _View
+
+    host = PtyHost()
+    view = None
+    try:
+        port, code, password = _credentials(host)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        view = _View([f"127.0.0.1:{port}", "--code", code, "--password", password,
+                      "--no-open", *args], env)  # fmt: skip
+        url = URL.search(view.until(r"^web viewer: "))
+        assert url is not None
+        browser.get(url[0])
+        host.say_yes(1)
+        wait_page(browser, lambda s: s["applied"] >= 1, what="the first picture")
+        yield host, view
+    finally:
+        if view is not None and view.proc.poll() is None:
+            view.close()
+        host.close()
+
+
+@contextlib.contextmanager
+def controlled_page(browser: Any) -> Iterator[LiveSession]:
+    """A still synthetic screen shared with CONTROL granted (no pause for the
+    host's own input), the page open in ``browser`` with control shown and
+    the screen clicked in: the agent's keys go to the host's recording
+    injector (:func:`injected_keys`). Closed at the end."""
+    from selenium.webdriver.common.by import By
+
+    from screencodec.capture import open_source
+
+    source = StillSource(open_source("synthetic", width=640, height=400, scenario="idle"))
+    source.freeze()
+    live = LiveSession(
+        source,
+        config=HostConfig(adaptive=False, local_input_pause=0.0),
+        options=WebOptions(control=True, grace=5.0),
+    )
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: (s["level"] or {}).get("control", False), what="control")
+        browser.find_element(By.ID, "screen").click()  # the agent clicks in: keys go there
+        yield live
+    finally:
+        live.close()
+
+
+def injected_keys(live: LiveSession) -> list[tuple[int, bool]]:
+    """The keysyms the host injected, down or up (call on the loop: ``live.run``)."""
+    return [(int(e[1]), bool(e[2])) for e in live.injector.events if e[0] == "key"]  # type: ignore[call-overload]
+
+
+@contextlib.contextmanager
+def paused_control_page(browser: Any) -> Iterator[LiveSession]:
+    """A still synthetic screen shared with CONTROL granted, the host pausing
+    the agent's input 0.3 s after its local user's, the page open in
+    ``browser`` with control shown. Closed at the end."""
+    from screencodec.capture import open_source
+
+    live = LiveSession(
+        StillSource(open_source("synthetic", width=320, height=200, scenario="idle")),
+        config=HostConfig(adaptive=False, local_input_pause=0.3),
+        options=WebOptions(control=True, grace=5.0),
+    )
+    try:
+        browser.get(live.url)
+        wait_page(browser, lambda s: (s["level"] or {}).get("control", False), what="control")
+        yield live
+    finally:
+        live.close()
+
+
+def local_user_before_keys(live: LiveSession) -> Viewer:
+    """The page's viewer, its keys made to reach the host just after its local
+    user's input (the host's ``local_input_activity`` hook, what its watchers
+    call): the host ignores each (its count of keys ignored grows)."""
+    viewer = live.web.viewer
+    assert viewer is not None
+    forward = viewer.key
+
+    async def local_user_first(keysym: int, down: bool, text: str = "") -> bool:
+        live.host.local_input_activity()
+        return await forward(keysym, down, text)
+
+    live.run(lambda: setattr(viewer, "key", local_user_first))
+    return viewer

@@ -12,15 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from selenium.webdriver.common.action_chains import ActionChains
-from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from screencodec.capture import open_source
-from screencodec.transport import HostConfig
-from screencodec.web import WebOptions
-
-from .conftest import wait_page
-from .harness import LiveSession, StillSource
+from .harness import controlled_page, injected_keys
 
 # WebDriver's keys with what the page must send for them.
 PRESSED = [
@@ -42,23 +36,8 @@ PRESSED = [
 KP_ENTER = 0xFF8D
 
 
-def _keys(live: LiveSession) -> list[tuple[int, bool]]:
-    """The keysyms the host injected, down or up (call on the loop: ``live.run``)."""
-    return [(int(e[1]), bool(e[2])) for e in live.injector.events if e[0] == "key"]  # type: ignore[call-overload]
-
-
 def test_keypad_keys_are_the_hosts_keypad(browser: Any) -> None:
-    source = StillSource(open_source("synthetic", width=640, height=400, scenario="idle"))
-    source.freeze()
-    live = LiveSession(
-        source,
-        config=HostConfig(adaptive=False, local_input_pause=0.0),
-        options=WebOptions(control=True, grace=5.0),
-    )
-    try:
-        browser.get(live.url)
-        wait_page(browser, lambda s: (s["level"] or {}).get("control", False), what="control")
-        browser.find_element(By.ID, "screen").click()  # the agent clicks in: keys go there
+    with controlled_page(browser) as live:
         for key, _ in PRESSED:
             ActionChains(browser).send_keys(key).perform()
         for kind in ("rawKeyDown", "keyUp"):  # the keypad's own Enter
@@ -68,9 +47,8 @@ def test_keypad_keys_are_the_hosts_keypad(browser: Any) -> None:
                  "windowsVirtualKeyCode": 13, "isKeypad": True},
             )  # fmt: skip
         want = [ks for _, ks in PRESSED] + [KP_ENTER]
-        live.wait(lambda: len(_keys(live)) >= 2 * len(want), what="every key down and up")
+        live.wait(lambda: len(injected_keys(live)) >= 2 * len(want),
+                  what="every key down and up")  # fmt: skip
         # Each key down and up as the same keysym, in the order pressed.
-        sent = live.run(lambda: _keys(live))
+        sent = live.run(lambda: injected_keys(live))
         assert sent == [(ks, down) for ks in want for down in (True, False)]
-    finally:
-        live.close()

@@ -53,7 +53,7 @@ def test_own_chat_file_names_and_name_are_cleaned(browser: Any, tmp_path: Path) 
                   what="the upload's row")  # fmt: skip
         assert _text(browser, "file-list").startswith("invoice?exe.pdf ")
         # Sent as typed (the host cleans what it shows): only the showing is cleaned here.
-        assert live.run(lambda: live.web.bridge._chat[-1]["text"]) == said  # type: ignore[union-attr]
+        assert live.run(lambda: live.web.bridge._chat[-1][1]["text"]) == said  # type: ignore[union-attr]
 
         # The host's own words (the Python side cleaned them) come unchanged.
         live.call(live.host.send_chat, "plain ?words? \u00e9")

@@ -42,6 +42,19 @@ def _asking(browser: Any, live: _ShapedSession, asked: _Asked) -> None:
     live.wait(lambda: asked.pending is not None, what="the host's user asked")
 
 
+def _refused(browser: Any, live: _ShapedSession, asked: _Asked) -> None:
+    """The host's user says no to the question :func:`_asking` waited for;
+    returns once the page shows it."""
+
+    async def refuse() -> None:
+        assert asked.pending is not None
+        asked.pending.set_result(Grant.deny())
+
+    live.call(refuse)
+    wait_page(browser, lambda s: (s["banner"] or "").startswith("Not shared"),
+              what="the refusal")  # fmt: skip
+
+
 def test_chat_typed_before_the_join_is_sent_once_the_user_lets_the_agent_in(
     browser: Any,
 ) -> None:
@@ -89,14 +102,7 @@ def test_chat_typed_before_a_refusal_says_it_was_not_sent(browser: Any) -> None:
         _asking(browser, live, asked)
         _chat(browser, "may I?")
         wait_page(browser, lambda s: f"You: may I?{_WAITING}" in _log(browser), what="the line")
-
-        async def refuse() -> None:
-            assert asked.pending is not None
-            asked.pending.set_result(Grant.deny())
-
-        live.call(refuse)
-        wait_page(browser, lambda s: (s["banner"] or "").startswith("Not shared"),
-                  what="the refusal")  # fmt: skip
+        _refused(browser, live, asked)
         wait_page(browser, lambda s: "You: may I? (not sent: the session ended)" in _log(browser),
                   what="the line's end")  # fmt: skip
         assert not browser.find_element(By.ID, "chat-input").is_enabled()

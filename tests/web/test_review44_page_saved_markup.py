@@ -13,15 +13,14 @@ headless Chromium.
 
 from __future__ import annotations
 
-import os
+import re
 from pathlib import Path
 from typing import Any
 
 from selenium.webdriver.common.by import By
-from tests.transport.test_attack_prompts import PtyHost, _credentials
 
 from .conftest import wait_page
-from .test_web39_view_web_cli import URL, _View
+from .harness import view_web_page
 
 NAME = "<img src=x onerror=document.title=7>.log"
 SAVED = "img src=x onerror=document.title=7.log"
@@ -33,18 +32,7 @@ def test_the_saved_as_row_shows_markup_in_names_as_text(browser: Any, tmp_path: 
     sent.write_text("customer log\n")
     into = tmp_path / "agent <i>files\x1b[31m"
     into.mkdir()
-    host = PtyHost()
-    view = None
-    try:
-        port, code, password = _credentials(host)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        view = _View([f"127.0.0.1:{port}", "--code", code, "--password", password,
-                      "--no-open", "--download-dir", str(into)], env)  # fmt: skip
-        url = URL.search(view.until(r"^web viewer: "))
-        assert url is not None
-        browser.get(url[0])
-        host.say_yes(1)
-        wait_page(browser, lambda s: s["applied"] >= 1, what="the first picture")
+    with view_web_page(browser, "--download-dir", str(into)) as (host, _):
         title = browser.title
         mark = len(host.text)
         host.type(f"/send {sent}")
@@ -53,7 +41,8 @@ def test_the_saved_as_row_shows_markup_in_names_as_text(browser: Any, tmp_path: 
         browser.find_element(By.XPATH, _ROWS + "/button[text()='Accept']").click()
         wait_page(browser, lambda s: bool(browser.find_elements(By.XPATH, _ROWS + "/a")),
                   what="its Save link")  # fmt: skip
-        host.wait_for(r"delivered .* to .*: saved there\n", mark)
+        # words45: the host's user reads the name the agent's view saved it as.
+        host.wait_for(rf"delivered .* to .*: saved there as {re.escape(SAVED)}\n", mark)
         row = browser.find_element(By.XPATH, _ROWS)
         text = str(row.text)
         made = browser.execute_script(
@@ -66,7 +55,3 @@ def test_the_saved_as_row_shows_markup_in_names_as_text(browser: Any, tmp_path: 
         assert text == (f"{SAVED} 13 bytes from the user: saved as {shown_dir}/{SAVED};"
                         " Save a copy"), text  # fmt: skip
         assert "\x1b" not in str(row.get_attribute("textContent"))
-    finally:
-        if view is not None and view.proc.poll() is None:
-            view.close()
-        host.close()

@@ -14,7 +14,7 @@ from test_walk3_page import _log
 
 from .conftest import wait_page
 from .test_newuser2_page_states import _text
-from .test_pagelive_chat import _Asked, _asking
+from .test_pagelive_chat import _Asked, _asking, _refused
 from .test_pagelive_silence import _ShapedSession, _still
 
 LINE = "one moment, I close my mail first"
@@ -63,9 +63,7 @@ def test_a_page_refused_after_the_line_shows_it_and_no_picture(browser: Any) -> 
         _asking(browser, live, asked)
         assert len(_say(live, "who are you?")) == 1
         wait_page(browser, lambda s: "User: who are you?" in _log(browser), what="the line")
-        _answer(live, asked, Grant.deny())
-        wait_page(browser, lambda s: (s["banner"] or "").startswith("Not shared"),
-                  what="the refusal")  # fmt: skip
+        _refused(browser, live, asked)
         wait_page(browser, lambda s: s["applied"] == 0, what="no picture")
         assert "User: who are you?" in _log(browser)
     finally:

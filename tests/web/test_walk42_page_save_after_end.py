@@ -13,15 +13,14 @@ Chromium (its downloads into this test's folder)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from selenium.webdriver.common.by import By
-from tests.transport.test_attack_prompts import PtyHost, _credentials
+from tests.transport.test_attack_prompts import PtyHost
 
 from .conftest import wait_page
-from .test_web39_view_web_cli import URL, _View
+from .harness import view_web_page
 
 _ROW = "//li[span[text()='{name}']]"
 _NOT_KEPT = ("not kept: the session ended before you saved it from here, and its copy in the"
@@ -53,18 +52,7 @@ def test_a_received_file_never_saved_from_the_page_is_said_lost_at_the_end(
     kept, lost = tmp_path / "kept.txt", tmp_path / "lost.txt"
     kept.write_text("the agent saves this\n")
     lost.write_text("nobody clicks Save\n")
-    host = PtyHost()
-    view = None
-    try:
-        port, code, password = _credentials(host)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        view = _View([f"127.0.0.1:{port}", "--code", code, "--password", password,
-                      "--no-open"], env)  # fmt: skip
-        url = URL.search(view.until(r"^web viewer: "))
-        assert url is not None
-        browser.get(url[0])
-        host.say_yes(1)
-        wait_page(browser, lambda s: s["applied"] >= 1, what="the first picture")
+    with view_web_page(browser) as (host, view):
         _accept(browser, host, kept).find_element(By.TAG_NAME, "a").click()
         wait_page(browser, lambda s: (saved_to / "kept.txt").exists(), what="kept.txt saved")
         _accept(browser, host, lost)
@@ -86,7 +74,3 @@ def test_a_received_file_never_saved_from_the_page_is_said_lost_at_the_end(
             " folder (view --web --download-dir DIR keeps each file you accept)"
         ) in said, said
         assert not any("kept.txt" in line for line in said), said
-    finally:
-        if view is not None and view.proc.poll() is None:
-            view.close()
-        host.close()

@@ -13,15 +13,11 @@ headless Chromium.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-from tests.transport.test_attack_prompts import PtyHost, _credentials
-
-from .conftest import wait_page
+from .harness import view_web_page
 from .test_walk42_page_save_after_end import _accept
-from .test_web39_view_web_cli import URL, _View
 
 
 def test_a_file_accepted_into_the_download_dir_is_said_where_it_is(
@@ -31,18 +27,7 @@ def test_a_file_accepted_into_the_download_dir_is_said_where_it_is(
     sent.write_text("customer log\n")
     into = tmp_path / "agent-files"
     into.mkdir()
-    host = PtyHost()
-    view = None
-    try:
-        port, code, password = _credentials(host)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        view = _View([f"127.0.0.1:{port}", "--code", code, "--password", password,
-                      "--no-open", "--download-dir", str(into)], env)  # fmt: skip
-        url = URL.search(view.until(r"^web viewer: "))
-        assert url is not None
-        browser.get(url[0])
-        host.say_yes(1)
-        wait_page(browser, lambda s: s["applied"] >= 1, what="the first picture")
+    with view_web_page(browser, "--download-dir", str(into)) as (host, view):
         _accept(browser, host, sent)
         host.type("/end")
         out, _ = view.proc.communicate(timeout=30)
@@ -51,7 +36,3 @@ def test_a_file_accepted_into_the_download_dir_is_said_where_it_is(
         # Found: no line.
         assert f"saved 'error.log' (13 bytes) from the user in {into / 'error.log'}" in said, said
         assert (into / "error.log").read_text() == "customer log\n"
-    finally:
-        if view is not None and view.proc.poll() is None:
-            view.close()
-        host.close()

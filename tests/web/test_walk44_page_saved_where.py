@@ -16,38 +16,19 @@ headless Chromium.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-from tests.transport.test_attack_prompts import PtyHost, _credentials
-
-from .conftest import wait_page
+from .harness import view_web_page
 from .test_walk42_page_save_after_end import _accept
-from .test_web39_view_web_cli import URL, _View
 
 
 def _row_after_accepting(browser: Any, tmp_path: Path, *more: str) -> str:
     sent = tmp_path / "error.log"
     sent.write_text("customer log\n")
-    host = PtyHost()
-    view = None
-    try:
-        port, code, password = _credentials(host)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        view = _View([f"127.0.0.1:{port}", "--code", code, "--password", password,
-                      "--no-open", *more], env)  # fmt: skip
-        url = URL.search(view.until(r"^web viewer: "))
-        assert url is not None
-        browser.get(url[0])
-        host.say_yes(1)
-        wait_page(browser, lambda s: s["applied"] >= 1, what="the first picture")
+    with view_web_page(browser, *more) as (host, _):
         row = _accept(browser, host, sent)
         return str(row.text)
-    finally:
-        if view is not None and view.proc.poll() is None:
-            view.close()
-        host.close()
 
 
 def test_walk44_the_pages_row_says_the_file_is_kept_in_the_download_dir(

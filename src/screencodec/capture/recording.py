@@ -27,6 +27,7 @@ import json
 import math
 import mmap
 import os
+import threading
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -140,7 +141,9 @@ class Recording:
     again from frame 0.
 
     State: the decoder, the index of the frame it holds, the mapped
-    ``frames.bin``. Not thread-safe: one reader per thread, or a lock.
+    ``frames.bin``. Not thread-safe: one reader per thread, or a lock. A
+    :meth:`close` from another thread waits for a read in progress, which
+    returns its frame; later reads raise CaptureError.
     """
 
     def __init__(
@@ -166,6 +169,11 @@ class Recording:
         self._decoder: ScreenDecoder | None = None
         self._pos = -1  # the frame the decoder holds
         self._fb: Frame | None = None
+        # Held by a read and by close(): a close from another thread (a
+        # host's owner ending the session while its capture thread grabs)
+        # dropped the decoder between two steps of a read, which crashed
+        # with AttributeError (lead47; seen once in a bench).
+        self._lock = threading.Lock()
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Recording:
@@ -300,17 +308,19 @@ class Recording:
         """Frame ``index`` (see the class notes: a read-only view, overwritten later)."""
         if not 0 <= index < len(self.times):
             raise FrameError(f"{self.name}: frame {index} outside 0..{len(self.times) - 1}")
-        if self._data is None:
-            raise CaptureError(f"{self.name}: the recording is closed")
-        if index < self._pos or self._decoder is None:
-            from ..decoder import ScreenDecoder
+        with self._lock:
+            data = self._data
+            if data is None:
+                raise CaptureError(f"{self.name}: the recording is closed")
+            if index < self._pos or self._decoder is None:
+                from ..decoder import ScreenDecoder
 
-            self._decoder = ScreenDecoder(max_width=self.width, max_height=self.height)
-            self._pos = -1
-        while self._pos < index:
-            self._step(self._decoder, self._data)
-        assert self._fb is not None
-        return self._fb
+                self._decoder = ScreenDecoder(max_width=self.width, max_height=self.height)
+                self._pos = -1
+            while self._pos < index:
+                self._step(self._decoder, data)
+            assert self._fb is not None
+            return self._fb
 
     def _step(self, dec: ScreenDecoder, data: mmap.mmap) -> None:
         k = self._pos + 1
@@ -324,8 +334,9 @@ class Recording:
 
     def close(self) -> None:
         """Unmap ``frames.bin``; later ``frame`` calls raise CaptureError. Idempotent."""
-        data, self._data = self._data, None
-        self._decoder, self._fb, self._pos = None, None, -1
+        with self._lock:
+            data, self._data = self._data, None
+            self._decoder, self._fb, self._pos = None, None, -1
         if data is not None:
             data.close()
 

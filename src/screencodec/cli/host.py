@@ -168,7 +168,15 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
     commands = _Commands(ui, done, args.once, args.download_dir is not None)
 
     async def on_channel(channel: SecureChannel) -> None:
-        await host.serve(channel)
+        try:
+            await host.serve(channel)
+        except Exception as exc:
+            # walk46: the agent read "the host failed to start the session",
+            # the user nothing at all (the --record folder had gone).
+            ui.say(f"could not start a session with {safe_text(channel.peer, 100)}:"
+                   f" {_start_failure(args, exc)} (the agent was told the host failed to"
+                   " start it)")  # fmt: skip
+            raise
 
     x11 = x11_clipboard(primary=True)  # the agent's text goes there; /clip reads it
     clipboard = None if isinstance(x11, str) else x11
@@ -361,6 +369,15 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
             tell(CODE_GONE)
         settle_stdout()  # after SIGHUP the terminal may be gone
     return commands.status
+
+
+def _start_failure(args: argparse.Namespace, exc: Exception) -> str:
+    """Why the host could not start a session, in the user's words: its
+    recording could not be made in the ``--record`` folder (gone, full,
+    not writable), or the error itself."""
+    if isinstance(exc, OSError) and exc.errno and args.record is not None:
+        return f"cannot record it in {args.record}: {os.strerror(exc.errno).lower()}"
+    return safe_text(f"{type(exc).__name__}: {exc}", 200)
 
 
 def run_host(args: argparse.Namespace) -> int:

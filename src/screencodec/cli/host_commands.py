@@ -24,7 +24,7 @@ from screencodec.cli.host_lines import (
     reconnected_as,
 )
 from screencodec.cli.main import Exit
-from screencodec.cli.say import HOST_COMMANDS, Command, help_lines, unknown
+from screencodec.cli.say import HOST_COMMANDS, SAY_PART, Command, help_lines, say_parts, unknown
 from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.chat import MAX_UNACKED, ChatBacklogError
@@ -61,10 +61,10 @@ JOIN_WAIT = 10.0
 ANSWER_WAIT = 1.0
 
 
-def _named(agents: tuple[tuple[str, str], ...]) -> str:
+def _named(agents: tuple[tuple[str, str], ...], ui: TerminalQuestions) -> str:
     """Agents not let in yet, ``(peer, who)``, as the question named them."""
-    return ", ".join(f"{safe_text(who, 64)!r} ({safe_text(peer)})" if who else safe_text(peer)
-                     for peer, who in agents)  # fmt: skip
+    shown = [(safe_text(ui.show_as(peer)), who) for peer, who in agents]
+    return ", ".join(f"{safe_text(who, 64)!r} ({peer})" if who else peer for peer, who in shown)
 
 
 class _Commands(_FileCommands):
@@ -419,34 +419,40 @@ class _Commands(_FileCommands):
             await self.ui.read_up_to(after, ANSWER_WAIT)
             with self.ui.replying():  # /say's reply, as run's commands' (hostq38)
                 try:
-                    await self._say(text)
+                    # A long line in parts, each said as it goes; the rest
+                    # not after a part that was not sent (its line said why).
+                    for part in say_parts(text):
+                        if not await self._say(part):
+                            break
                 except (ScreencodecError, OSError, ValueError) as exc:
                     self.ui.say(f"(/say failed: {safe_text(exc, 200)})")
 
-    async def _say(self, text: str) -> None:
+    async def _say(self, text: str) -> bool:
         """Send a chat line to every agent sharing the screen; while none
         does (nor may come back), to the agent whose request to see it the
-        user is asked about (say38: "one moment, I close my mail first")."""
+        user is asked about (say38: "one moment, I close my mail first").
+        False when it went to no one (a line said why)."""
         if not text:
-            return
+            return False
         viewers = self.host.viewers
         if not viewers and not self.away:
             asking = await self.host.say_to_asking(text)
             if asking:
-                self.ui.say(f"you said to {_named(asking)}, who {ASKS}: {safe_text(text, 1000)}")
-                return
+                said = safe_text(text, SAY_PART)
+                self.ui.say(f"you said to {_named(asking, self.ui)}, who {ASKS}: {said}")
+                return True
             # One question is open at a time: the asking agent takes no chat yet.
             if older := self.host.asking_without_chat():
-                self.ui.say(f"(not sent: {_named(older)} {ASKS_WORDS}, and their program"
+                self.ui.say(f"(not sent: {_named(older, self.ui)} {ASKS_WORDS}, and their program"
                             " cannot receive chat until you let them in)")  # fmt: skip
-                return
+                return False
             # An agent the user has just answered about (the answer shown)
             # is being let in: the line goes in the session, after the grant.
             await self.host.joining(JOIN_WAIT)
             viewers = self.host.viewers
             if not viewers and not self.away:
                 self.ui.say("(not sent: no support agent sees your screen)")
-                return
+                return False
         try:
             # Each agent's program confirms it (_delivery); kept for those away.
             ids = await self.host.send_chat(text)
@@ -455,21 +461,22 @@ class _Commands(_FileCommands):
             self.ui.say(f"(not sent to {_agents(self.ui, exc.refused) or 'every agent'}:"
                         f" {MAX_UNACKED} of your lines still wait for them to confirm)")
             if not exc.sent:
-                return
+                return False
             ids = exc.sent
         except (ScreencodecError, OSError) as exc:
             self.ui.say(f"(not sent: {safe_text(exc, 200)})")
-            return
+            return False
         away = tuple(peer for peer in ids if peer not in viewers)
         if not ids:
             self.ui.say("(not sent: no support agent sees your screen)")
-            return
+            return False
         viewers = tuple(peer for peer in viewers if peer in ids)
         to = [_agents(self.ui, viewers)] if viewers else []
         if away:
             to.append(f"{_agents(self.ui, away)} (whose connection dropped: it goes once"
                       " they are back)")  # fmt: skip
-        self.ui.say(f"you said to {', '.join(to)}: {safe_text(text, 1000)}")
+        self.ui.say(f"you said to {', '.join(to)}: {safe_text(text, SAY_PART)}")
+        return True
 
     async def _view(self) -> None:
         """Take CONTROL back from every agent; they keep VIEW."""

@@ -25,6 +25,7 @@ from screencodec.cli.host_lines import (
     _delivery,
     _heard_again,
     _in_users_words,
+    _left_agent,
     _left_unanswered,
     _shared,
     _silent,
@@ -164,7 +165,7 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands,
             if ev.reason in LET_IN_TO_NOTHING:  # never a session the user was asked about
                 ui.say(f"{_agents(ui, (ev.peer,))} {LET_IN_WORDS[ev.reason]}")
             elif left is not None:  # consent41: it said "session with ... ended"
-                ui.say(f"{_agents(ui, (ev.peer,))}: {left}")
+                ui.say(f"{_left_agent(ui, ev.peer)}: {left}")
             else:
                 ui.say(f"session with {_agents(ui, (ev.peer,))} ended: {why}")
             # The end line, then the banner, as /end says them (host37: a

@@ -242,7 +242,10 @@ class _FileCommands:
                                 " kept there)")  # fmt: skip
             return
         if sent.outcome == "delivered":
-            self._file_line(f"delivered {safe_text(path.name, 200)} to {who}: saved there")
+            # Under another name there (made safe, or taken): said (words45).
+            shown = safe_text(path.name, 200)
+            as_ = f" as {sent.saved_as}" if sent.saved_as and sent.saved_as != shown else ""
+            self._file_line(f"delivered {shown} to {who}: saved there{as_}")
         elif sent.outcome == "failed" and sent.why.startswith(NOT_READ):  # this side's
             self._file_line(f"(not sent whole to {who}: {safe_text(path.name, 200)} could not be"
                             f" read here: {safe_text(sent.why[len(NOT_READ):], 200)})")  # fmt: skip

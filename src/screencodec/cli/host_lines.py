@@ -28,10 +28,11 @@ from screencodec.transport.session.endreasons import (
     refused_words,
 )
 from screencodec.transport.session.events import ChatDelivery
+from screencodec.transport.session.input_gate import ignored_words
 from screencodec.transport.session.link import SCREEN_GONE
 from screencodec.transport.session.permissions import ConsentRequest
 from screencodec.transport.session.stats import LinkStats
-from screencodec.transport.session.terminal_questions import TerminalQuestions
+from screencodec.transport.session.terminal_questions import NUMBERED, TerminalQuestions
 
 if TYPE_CHECKING:
     from screencodec.transport.connect.registration import RelayStatus
@@ -39,7 +40,8 @@ if TYPE_CHECKING:
 __all__ = [
     "BANNER", "CODE_GONE", "ENDED_BY_USER", "HOST_STOPPED", "LET_IN_WORDS", "NO_INPUT",
     "RECONNECTED", "STOPPED", "VIEW_ONLY", "X_GONE", "_agents", "_cannot_come_back",
-    "_delivery", "_in_users_words", "_left_unanswered", "_relay_status", "_shared", "_told",
+    "_delivery", "_in_users_words", "_left_agent", "_left_unanswered", "_relay_status",
+    "_shared", "_told",
     "reconnected_as",
 ]
 
@@ -152,6 +154,17 @@ def _left_unanswered(reason: str, asked: bool) -> str | None:
     return f"{gone} before {when}; nothing was shared"
 
 
+def _left_agent(ui: TerminalQuestions, peer: str) -> str:
+    """Name an agent who left before their first question was answered:
+    as :func:`_agents` does, or, never asked, by the name the line that
+    said them waiting gave (words45: walk45's "(also waiting: 'Carol'
+    (ADDR #3) asks ..." was followed by "ADDR #3: the agent left ...")."""
+    who = ui.waited.get(peer)
+    if peer in ui.names or not who:
+        return _agents(ui, (peer,))
+    return f"{who!r} ({safe_text(ui.shown.get(peer, peer))})"
+
+
 def _agents(ui: TerminalQuestions, viewers: tuple[str, ...]) -> str:
     """Name each viewer as the question named it: the agent, then the address."""
     named = []
@@ -164,8 +177,7 @@ def _agents(ui: TerminalQuestions, viewers: tuple[str, ...]) -> str:
 
 #: How an agent back on a new link is shown after its address (reconnected_as).
 RECONNECTED = ", reconnected"
-#: A peer name the host made unique (session/host.py: "NAME #N").
-_NUMBERED = re.compile(r"(.*) #\d+", re.DOTALL)
+_NUMBERED = NUMBERED  # a peer name the host made unique (session/host.py: "NAME #N")
 
 
 def reconnected_as(peer: str, was: str, was_shown: str = "") -> str | None:
@@ -194,14 +206,17 @@ def _shared(stats: LinkStats, status: StatusLines, now: float,
     in a log once a minute besides (a line every second drowned out the
     agent's chat). On a terminal it is short (fps, kbit/s, rtt) and cut to
     the window's width; a log gets every figure."""
-    news = (rtt_band(stats.rtt_ms), stats.input_dropped)
+    news = (rtt_band(stats.rtt_ms), stats.input_ignored)
     if not status.due(stats.peer, news, now, stats.fps):
         return None
-    if not status.on_terminal:
-        return f"[shared] {safe_text(stats.line(), 200)}"
     # walk40: ", input dropped N" read as the customer's own input lost; it
     # is the agent's, ignored (the customer's own use of it, no control yet).
-    dropped = f", their input ignored: {stats.input_dropped}" if stats.input_dropped else ""
+    # input46: by kind, as the agent's view says it (it had read 300, every
+    # press and release, for the agent's 150 characters).
+    words = ignored_words(stats.input_ignored)
+    dropped = f", their input ignored: {words}" if words else ""
+    if not status.on_terminal:
+        return f"[shared] {safe_text(stats.line(), 200)}{dropped}"
     rate = "still," if status.still(stats.peer) else f"{stats.fps:.0f} fps"
     # ``shown``: how the terminal names this peer elsewhere (reconnected_as).
     return status.fit(f"[shared] {safe_text(shown or stats.peer, 60)}: {rate}"

@@ -153,7 +153,11 @@ def _recording_words(args: argparse.Namespace, recorder: Any) -> str:
     if recorder is None:
         return ""
     days = recorder.retention.days if recorder.retention is not None else None
-    sealed = ", sealed for the auditor's key" if args.record_key is not None else ""
+    # walk45: without a key nothing said what keeps the files from other
+    # eyes (the writer creates each 0600: recording/writer.py).
+    sealed = (", sealed for the auditor's key" if args.record_key is not None else
+              ", not sealed: readable by this account and root only (file mode 0600);"
+              " --record-key AUDITOR.pub seals them")  # fmt: skip
     kept = "" if days is None else f"; kept {days:g} days"
     line = f"\nrecording every session into {args.record}{sealed}{kept}"
     if recorder.pruned:

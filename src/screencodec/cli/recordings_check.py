@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import errno
 import math
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,6 +94,7 @@ def _list(args: argparse.Namespace) -> int:
     print(f"{'session':14} {'start (UTC)':21} {'duration':>9} {'size':>10}  {'signer':16}  "
           "state     who")  # fmt: skip
     sealed = False  # a row read "?  ...  sealed  ?": said how to read it (walk38)
+    rows: list[_Row] = []
     for path in _by_start(args.directory.glob("*.screc")):
         try:
             with RecordingReader(path, private_key=key) as r:
@@ -114,16 +116,82 @@ def _list(args: argparse.Namespace) -> int:
                 refused = _refused(meta) if state == "complete" else ""
                 if refused:
                     state, who = "refused", f"{who}  {refused}"
-                print(f"{sid:14} {_when(r.start_unix):21} {r.duration:8.1f}s "
-                      f"{path.stat().st_size:>10}  {r.signer_id or '-':16}  {state:9} {who}  "
-                      f"{safe_text(path.name, 255)}")  # fmt: skip
+                line = (f"{_when(r.start_unix):21} {r.duration:8.1f}s "
+                        f"{path.stat().st_size:>10}  {r.signer_id or '-':16}  {state:9} {who}")
+                rows.append(_Row(path.name, sid, line, _earlier_of(r) if meta else None))
         except (ScreencodecError, OSError) as exc:
-            print(f"{'?':14} {'?':21} {'?':>9} {'?':>10}  unreadable "
-                  f"{safe_text(path.name, 255)}: {safe_text(exc, 300)}")  # fmt: skip
+            rows.append(_Row(path.name, "", f"unreadable {safe_text(path.name, 255)}: "
+                                            f"{safe_text(exc, 300)}"))  # fmt: skip
+    for row in rows:
+        print(row.text(_parts(rows)))
+    if not rows:  # walk46: the header alone said nothing of it (stderr: the table stays one)
+        print(f"no recordings in {safe_text(args.directory, 300)} (no *.screc file there)",
+              file=sys.stderr)  # fmt: skip
     if sealed:
         print("sealed: the session, its state and who took part are read with the auditor's"
               " private key: recordings list DIR --key AUDITOR.key")
     return 0
+
+
+class _Row:
+    """A line of ``list``: a recording, and the file it resumes (a resumed
+    link's: docs/recording.md "A resumed link"). walk45: a resumed link's
+    recording read as a session of its own, with its own id; it is shown
+    as a part of its session, under the session's (its first part's) id."""
+
+    def __init__(self, name: str, sid: str, line: str, earlier: str | None = None) -> None:
+        self.name, self.sid, self.line, self.earlier = name, sid, line, earlier
+
+    def text(self, parts: dict[str, tuple[_Row, int, int]]) -> str:
+        from screencodec.transport.channel.display import safe_text
+
+        if not self.sid:  # unreadable: the line says so
+            return f"{'?':14} {'?':21} {'?':>9} {'?':>10}  {self.line}"
+        first, n, of = parts.get(self.name, (self, 1, 1))
+        part = ""
+        if first.earlier is not None:  # its session's start is not here
+            part = (f"  a later part (its link was lost and resumed) of the session of"
+                    f" {safe_text(first.earlier, 255)}, not in this folder")  # fmt: skip
+        elif of > 1:
+            part = f"  part {n} of {of}" + (" (its link was lost and resumed)" if n > 1 else "")
+        return f"{first.sid:14} {self.line}{part}  {safe_text(self.name, 255)}"
+
+
+def _parts(rows: list[_Row]) -> dict[str, tuple[_Row, int, int]]:
+    """Each recording's first part here (its session's id is that one's),
+    its part's number, and how many parts of its session are here (rows
+    in order of start: an earlier part started before)."""
+    first: dict[str, tuple[_Row, int]] = {}
+    here = {row.name for row in rows}
+    for row in rows:
+        if row.earlier in here and row.earlier not in first:
+            # It names a recording here that did not start before it (itself,
+            # a cycle: crafted, review45): no resumed link's chain, and the
+            # file is in this folder. Shown as a session's start.
+            row.earlier = None
+        before = first.get(row.earlier) if row.earlier is not None else None
+        first[row.name] = (before[0], before[1] + 1) if before else (row, 1)
+    count: dict[str, int] = {}
+    for root, _n in first.values():
+        count[root.name] = count.get(root.name, 0) + 1
+    return {name: (root, n, count[root.name]) for name, (root, n) in first.items()}
+
+
+def _earlier_of(reader: RecordingReader) -> str | None:
+    """The file name of the recording ``reader``'s resumes; None when it
+    resumes none, or its log does not read."""
+    from screencodec.recording.reader import _RECORDING_NAME, earlier_named
+
+    try:
+        named = earlier_named(reader)
+    except ScreencodecError:
+        return None
+    earlier = named[0] if named is not None else None
+    name = earlier.get("file") if isinstance(earlier, dict) else None
+    # A name that is no recording's (a path: "../x.screc") names no file of
+    # this folder's; verify calls it damage (review45: listed as a later part
+    # of "../../etc/x.screc").
+    return name if isinstance(name, str) and _RECORDING_NAME.fullmatch(name) else None
 
 
 #: END reasons of a link that ended before its agent was asked about
@@ -298,16 +366,12 @@ def _resumes(path: Path) -> str | None:
     docs/recording.md "A resumed link"); None when it resumes none, or its
     log does not read without a key (sealed: prune cannot tell)."""
     from screencodec.recording import RecordingReader
-    from screencodec.recording.reader import earlier_named
 
     try:
         with RecordingReader(path) as reader:
-            named = earlier_named(reader)
+            return _earlier_of(reader)
     except (ScreencodecError, OSError):
         return None
-    earlier = named[0] if named is not None else None
-    name = earlier.get("file") if isinstance(earlier, dict) else None
-    return name if isinstance(name, str) else None
 
 
 def _prune(args: argparse.Namespace) -> int:

@@ -209,6 +209,12 @@ def _export(args: argparse.Namespace) -> int:
 
     if not (args.mp4 or args.png_every or args.log or args.srt):
         raise ValueError("nothing to do: give --mp4, --png-every, --log or --srt")
+    for out in (args.mp4, args.log, args.srt):
+        # Before the session is read (walk46: --mp4 in a folder not there
+        # said "REC.screc: MP4 export of its 1280x720 picture failed
+        # ([Errno 2] ...)", the recording named, not the folder).
+        if out is not None and not Path(out).parent.is_dir():
+            raise ValueError(f"cannot write {out}: its folder {Path(out).parent} is not there")
     chain, unverified, code = _open_session(args)
     with chain as r:
         if len(r.parts) > 1:

@@ -20,7 +20,6 @@ import errno
 import importlib.util
 import ipaddress
 import logging
-import math
 import signal
 import sys
 from typing import Any
@@ -54,7 +53,8 @@ def register(subparsers: Any, summary: str) -> None:
                    help="the address metrics are served on (default 127.0.0.1: this "
                         "machine's scraper only; not --bind, the relay's public one)")
     r.add_argument("--claim-ttl", type=float, metavar="SECONDS", default=None,
-                   help="how long a host's code stays reserved for it after a cut")
+                   help="how long a host's code stays reserved for it after a cut, and "
+                        "after its relay died (1-300; default 15)")
     r.add_argument("--drain-timeout", type=float, metavar="SECONDS", default=30.0,
                    help="on SIGTERM, how long live pairs may keep running")
     r.add_argument("--log-level", default="INFO",
@@ -80,17 +80,19 @@ async def _relay_main(args: argparse.Namespace) -> int:
     from screencodec.cli.sessions import needs_extra
     from screencodec.transport.relay import DirectoryUnavailableError, Relay, RelayLimits
     from screencodec.transport.relay.backends import open_directory
+    from screencodec.transport.relay.limits import CLAIM_TTL_MOST
 
     if args.metrics_port is not None and importlib.util.find_spec("prometheus_client") is None:
         # Before anything listens: it was a traceback (MetricsUnavailableError),
         # exit 1, after the "listening" line (tail39).
         raise _StartError(needs_extra("--metrics-port", "relay", "prometheus_client"))
-    if args.claim_ttl is not None and not 1.0 <= args.claim_ttl < math.inf:
+    if args.claim_ttl is not None and not 1.0 <= args.claim_ttl <= CLAIM_TTL_MOST:
         # Every claim reaches Redis as PX int(ttl * 1000) and the heartbeat
         # beats every ttl / 3: 0 or less beat without sleeping and every claim
-        # was refused; nan and inf raised in int() (review40d).
+        # was refused; nan and inf raised in int() (review40d). Over the most,
+        # a code whose relay died stayed taken that long (relay46).
         raise _ArgumentError(f"--claim-ttl: {args.claim_ttl:g} is not a number of seconds "
-                             "from 1 up")
+                             f"from 1 to {CLAIM_TTL_MOST:g}")
     try:
         directory = open_directory(args.directory)
     except ValueError as exc:

@@ -21,8 +21,8 @@ from pathlib import Path
 from screencodec.transport.channel.display import safe_text
 
 __all__ = [
-    "HOST_COMMANDS", "SAY", "VIEW_COMMANDS", "Command", "command", "file_to_send", "help_lines",
-    "said", "stop_names", "unknown",
+    "HOST_COMMANDS", "SAY", "SAY_PART", "VIEW_COMMANDS", "Command", "command", "file_to_send",
+    "help_lines", "said", "say_parts", "stop_names", "unknown",
 ]  # fmt: skip
 
 #: The command that starts a chat line.
@@ -105,6 +105,19 @@ def said(line: str) -> str | None:
     if typed is None or typed.name != SAY[1:]:
         return None
     return typed.arg
+
+
+#: The most characters of one chat message: what every side shows whole
+#: (the host's and the agent's terminals and the page cut a peer's line
+#: there), and at 4 bytes each at most still within the wire's 4096.
+SAY_PART = 1000
+
+
+def say_parts(text: str) -> list[str]:
+    """``text`` as the messages it goes in: one, or for a longer line (a
+    pasted log) several of :data:`SAY_PART` characters, in order (walk46: a
+    10 kB line failed, "text of 10003 bytes exceeds 4096 or holds NUL")."""
+    return [text[i : i + SAY_PART] for i in range(0, len(text), SAY_PART)]
 
 
 def _named(arg: str) -> Path:

@@ -39,8 +39,9 @@ except ImportError:  # not a POSIX system: lines are read as typed, echoed by th
     termios = None  # type: ignore[assignment]
 
 __all__ = [
-    "MOVING_AFTER", "STILL_AFTER", "StatusLines", "TypedLine", "drop_stdout", "ending_signals",
-    "in_words", "rtt_band", "rtt_shown", "settle_stdout", "signals_given_back", "tell",
+    "LOG_EVERY", "MOVING_AFTER", "STILL_AFTER", "StatusLines", "TypedLine", "drop_stdout",
+    "ending_signals", "in_words", "rtt_band", "rtt_shown", "settle_stdout", "signals_given_back",
+    "tell",
 ]  # fmt: skip
 
 def ending_signals() -> list[int]:
@@ -117,6 +118,11 @@ def _columns() -> int:
 #: 1 fps or more before it says that (:meth:`StatusLines.due`).
 STILL_AFTER = 10.0
 MOVING_AFTER = 1.5
+#: Seconds between a log's status lines while nothing in them changes
+#: (:class:`StatusLines`' ``log_every``); shorter with
+#: $SCREENCODEC_TEST_LOG_EVERY (tests only): a test that lets a stopped view
+#: go reads its decoded count grow, where nothing new may be due for a minute.
+LOG_EVERY = float(os.environ.get("SCREENCODEC_TEST_LOG_EVERY", "60"))
 
 
 class StatusLines:
@@ -141,7 +147,7 @@ class StatusLines:
     """
 
     def __init__(self, out: TextIO | None = None, *, gap: float = 5.0,
-                 log_every: float = 60.0) -> None:  # fmt: skip
+                 log_every: float = LOG_EVERY) -> None:  # fmt: skip
         self._out = out
         self.gap = gap
         self.log_every = log_every

@@ -410,6 +410,30 @@ def _ask_password() -> str | None:
         return None
 
 
+#: Tries at the password prompt before the viewer gives up (status 2).
+PASSWORD_TRIES = 3
+
+
+def _prompted_password() -> str | None:
+    """A password of the right form typed at the prompt, asked again after
+    one that is not (walk45: ``wrongpw1`` ended the program, and the agent
+    ran the whole command again to retype it); None after
+    :data:`PASSWORD_TRIES` of them, or none typed (said in a line)."""
+    for left in range(PASSWORD_TRIES - 1, -1, -1):
+        password = _ask_password()
+        if password is None:
+            return None
+        try:
+            normalize_password(password)
+        except ValueError:
+            # The agent's typing, not the program's error: no "error:".
+            again = ": type it again" if left else ""
+            print(f"{NOT_A_PASSWORD}{again}", file=sys.stderr)
+            continue
+        return password
+    return None
+
+
 def _ending_words(exc: BaseException) -> str:
     """The last line of a viewer that ``exc`` ended. A refusal (the host's
     user said no, a wrong password, a code nobody holds, the host or relay
@@ -449,10 +473,13 @@ def run_view(args: argparse.Namespace) -> int:
     # before anything connects or a page opens.
     if not _well_formed(args.code, parse_code, NOT_A_CODE):
         return Exit.USAGE
-    password = args.password or _ask_password()
+    if args.password:
+        password: str | None = args.password
+        if not _well_formed(args.password, normalize_password, NOT_A_PASSWORD):
+            return Exit.USAGE
+    else:
+        password = _prompted_password()
     if password is None:
-        return Exit.USAGE
-    if not _well_formed(password, normalize_password, NOT_A_PASSWORD):
         return Exit.USAGE
     # In the terminal viewer, what the agent types is kept whole while the
     # host's chat and status lines are printed (cli/terminal.TypedLine); the

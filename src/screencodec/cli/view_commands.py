@@ -31,6 +31,7 @@ from screencodec.cli.say import (
     file_to_send,
     help_lines,
     said,
+    say_parts,
     stop_names,
     unknown,
 )
@@ -161,11 +162,11 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
                 line = await typed.get()
                 text = said(line)
                 if text is None:
-                    await _command(line, sending, screens, clip)
+                    await _guarded(line, sending, screens, clip)
                     continue
                 if not text:
                     continue  # a bare /say: nothing to send
-                held.append(text)
+                held.extend(say_parts(text))  # a pasted log in parts, as the host's /say
             text = held[0]
             try:
                 await viewer.chat(text)  # kept by the viewer until the host confirms it
@@ -175,6 +176,10 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
                 continue
             except ScreencodecError:
                 return  # the session is ending, or its link broke: the line stays held
+            except ValueError as exc:  # a NUL: the wire takes none (walk46)
+                held.pop(0)
+                print(f"(not sent: {safe_text(exc, 200)})", flush=True)
+                continue
             held.pop(0)
             print(f"you said: {safe_text(text, 1000)}", flush=True)
     except ScreencodecError:
@@ -183,6 +188,22 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
         printer.cancel()
         sending.cancel()
         events.close()
+
+
+async def _guarded(line: str, sending: _Sending, screens: _Screens,
+                   clip: ViewClipboard | None = None) -> None:  # fmt: skip
+    """:func:`_command`, a bug in it said rather than ending this loop: a
+    TypeError in one command's handler ended the loop silently, and every
+    line typed after it went nowhere while the picture went on (review45:
+    ``/key Shift+ß``)."""
+    try:
+        await _command(line, sending, screens, clip)
+    except (ScreencodecError, asyncio.CancelledError):
+        raise
+    except Exception as exc:  # the session goes on; the bug is said
+        name = safe_text(line.strip().split(maxsplit=1)[0] if line.strip() else line, 40)
+        tell(f"({name} failed: {type(exc).__name__}: {safe_text(exc, 200)}; this is a bug in"
+             " screencodec, please report it; the session goes on)")  # fmt: skip
 
 
 async def _command(line: str, sending: _Sending, screens: _Screens,
@@ -326,7 +347,8 @@ class _Sending:
             tell(f"(not sent: {name}: {safe_text(why, 200).lower()})")
             return
         tell(_sent_words(name, sent.size, sent.outcome, sent.why, lost=self._lost(),
-                         current=self.viewer.host_gives_reasons))  # fmt: skip
+                         current=self.viewer.host_gives_reasons,
+                         saved_as=sent.saved_as))  # fmt: skip
 
     def _ended_words(self, arrived: int, size: int) -> str:
         """Why a file being offered or sent did not go whole: the link was
@@ -362,14 +384,18 @@ def _offering_words(name: str, size: int, takes_none: bool) -> str:
 
 
 def _sent_words(name: str, size: int, outcome: str, why: str, *, lost: bool = False,
-                current: bool = False) -> str:  # fmt: skip
+                current: bool = False, saved_as: str = "") -> str:  # fmt: skip
     """What became of a file the agent sent, in words (``outcome`` and
     ``why``: FileSent's; ``why`` is the host's, through safe_text, or the
     sender's own when the session ended first). ``lost``: the session's
     link broke, and the session may go on: it is not said to have ended.
     ``current``: the host says why it refuses a file unasked (a code), so
     a no without one is its user's (``Viewer.host_gives_reasons``); only to a
-    host of the version before is a no also maybe "it takes no files"."""
+    host of the version before is a no also maybe "it takes no files".
+    ``saved_as``: the name the host saved it under, when it says (FileSent's,
+    through safe_text): said when it is not the name offered (walk45)."""
+    if outcome == "delivered" and saved_as and saved_as != name:
+        return f"delivered {name} ({amount(size)}): the host saved it as {saved_as}"
     if outcome == "delivered":
         return f"delivered {name} ({amount(size)}): the host saved it"
     if outcome == "failed" and lost and why == _SENDER_ENDED:
@@ -587,7 +613,7 @@ class _Conversation:
             text = said(line)
             typed = command(line)
             if text:
-                self.held.append(text)
+                self.held.extend(say_parts(text))
                 tell(f"(not sent yet: reconnecting; sent once back in the session):"
                      f" {safe_text(text, 1000)}")  # fmt: skip
             elif text is not None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from screencodec.cli.terminal import StatusLines, rtt_band, rtt_shown, tell
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session import messages as m
+from screencodec.transport.session.input_gate import ignored_words
 from screencodec.transport.session.permissions import CONTROL
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ __all__ = [
     "NO_INPUT_HERE",
     "PROBED_SILENT_AFTER",
     "SILENT_AFTER",
+    "STATS_WAIT",
     "TAKEN_BACK",
     "_OVERSLEPT",
     "_SILENCE_CHECK",
@@ -147,6 +149,11 @@ class _Silence:
         return f"(no word from the host for {quiet:.0f} s: the picture may not be live{then})"
 
 
+#: Seconds a resumed link's ``[view]`` line waits for the host's figures
+#: once it has decoded (the host sends them each second when they change).
+STATS_WAIT = 3.0
+
+
 class _Earlier:
     """What the session's earlier links decoded (updates, decode errors):
     the ``[view]`` line counts over the session, as the picture shown goes
@@ -158,10 +165,14 @@ class _Earlier:
         self.links = 0
         self.decoded = 0
         self.errors = 0
+        #: When the present (resumed) link's line was first held for the
+        #: host's figures (:data:`STATS_WAIT`).
+        self.bare_since: float | None = None
 
     def add(self, lost: Viewer) -> None:
         """``lost``'s link is over; the session goes on on another."""
         self.links += 1
+        self.bare_since = None
         self.decoded += lost.decoded
         self.errors += lost.decode_errors
 
@@ -191,12 +202,31 @@ def _status(viewer: Viewer, status: StatusLines, now: float,
     size = f"{fb.shape[1]}x{fb.shape[0]}"
     rtt = None if s is None else rtt_band(s.rtt_us / 1000)
     fps = None if s is None else s.fps_milli / 1000
-    if not status.due("view", (size, errors, rtt, waiting), now, fps):
-        return None
     # The picture kept from before the cut is what is shown until then.
     note = ", resumed: waiting for the host's first update" if waiting else ""
+    if earlier.links > 0 and not waiting and s is None:
+        # A resumed link decodes before the host's first figures on it come
+        # (each stats period): the line is held for them (walk45 read
+        # "[view] 1280x720 decoded 31", then the same with its figures),
+        # and said bare only if none come within STATS_WAIT, with why.
+        if earlier.bare_since is None:
+            earlier.bare_since = now
+        if now - earlier.bare_since < STATS_WAIT:
+            return None
+        note = ", resumed: no figures from the host yet"
+    ignored = viewer.input_ignored
+    # The link is news too (earlier.links): a resumed link whose first
+    # update came before a tick looked ("waiting" never due) read, with its
+    # figures, as the lost link's last line, and was not said (flake47b:
+    # no line after "back in the session" for 60 s in a log).
+    news = (size, errors, rtt, waiting, ignored, earlier.links)
+    if not status.due("view", news, now, fps):
+        return None
     figures = "" if s is None else (f" {s.fps_milli / 1000:.1f} fps {s.kbps} kbit/s"
                                     f"{rtt_shown(s.rtt_us / 1000, 1)}")
+    # input46: the host's counts, in the words its status line says them.
+    words = ignored_words(ignored or ())
+    note += f", your input ignored: {words}" if words else ""
     if not status.on_terminal:
         return f"[view] {size} decoded {decoded} errors {errors}{figures}{note}"
     if s is not None:  # the round trip before the rate: what a narrow window keeps

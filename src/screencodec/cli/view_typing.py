@@ -36,13 +36,14 @@ from typing import TYPE_CHECKING
 from screencodec.cli.terminal import tell
 from screencodec.errors import ScreencodecError
 from screencodec.transport.channel.display import safe_text
+from screencodec.transport.session.input_gate import COUNT_EVERY
 from screencodec.transport.session.permissions import CONTROL
 
 if TYPE_CHECKING:
     from screencodec.transport.session.viewer import Viewer
 
-__all__ = ["KEY_NAMES", "MAX_TYPED", "ON_THEIR_WAY", "Sent", "Typing", "chord", "press",
-           "type_text", "typeable"]  # fmt: skip
+__all__ = ["KEY_NAMES", "LOCAL_WORD_WAIT", "MAX_TYPED", "ON_THEIR_WAY", "Sent", "Typing",
+           "chord", "press", "type_text", "typeable"]  # fmt: skip
 
 #: Named keys ``/key`` knows, lowercased, and their X keysyms.
 KEY_NAMES = {
@@ -168,8 +169,15 @@ def chord(spec: str) -> list[int] | None:
         # modifier is held once, or the chord names no key.
         return None
     if len(key) == 1:
-        # Ctrl+C means the c key, whatever case was typed (Shift+ says capitals).
-        return [*held, _char_keysym(key.lower() if mods else key)]
+        # Ctrl+C means the c key, whatever case was typed; Shift+ says
+        # capitals, and in the keysym: the host types a keysym as it is, so
+        # Shift with "a" was let go around it (walk45: Shift+a typed "a",
+        # Ctrl+Shift+C, a terminal's copy, was Ctrl+C).
+        shift = MODIFIERS["shift"] in held
+        cased = key.upper() if shift else key.lower() if mods else key
+        # A letter whose other case is two (ß's capital "SS", İ's small
+        # "i" and a dot: review45, ord() of two letters) goes as typed.
+        return [*held, _char_keysym(cased if len(cased) == 1 else key)]
     named = KEY_NAMES.get(key.strip().lower())
     return None if named is None else [*held, named]
 
@@ -211,6 +219,9 @@ async def type_text(viewer: Viewer, text: str, sent: Sent | None = None,
         return NO_CONTROL
     n = len(text)
     sent = sent or Sent(viewer, n)
+    # The host's word of its user's own input before this /type: its
+    # notices, and its count of the keys it ignored (a host that counts).
+    told, counted = viewer.local_use_notices, viewer.keys_ignored or 0
     for i, ch in enumerate(text):
         # Room first (input44): a character waits while ON_THEIR_WAY have
         # not left, so a stalled link holds few.
@@ -231,8 +242,40 @@ async def type_text(viewer: Viewer, text: str, sent: Sent | None = None,
         return sent.stopped_words()
     # "sent", not "typed": the host drops what comes while its user uses
     # their own keyboard or once control was taken back (review43: "typed
-    # 400 characters" when 346 were), and tells the viewer so.
+    # 400 characters" when 346 were), and tells the viewer so: a round trip
+    # for its word of the last ones (it is sent as the host drops a key).
+    await _word_of_local_use(viewer)
+    ignored = min((viewer.keys_ignored or 0) - counted, n)
+    if ignored > 0:
+        # walk45: "(the host's user is using their own mouse or keyboard:
+        # ... ignored ...)", then "sent 49 characters to the host's
+        # keyboard" though none were typed. The host counts what it ignored.
+        return (f"{n - ignored} of {n} characters reached the host's keyboard; {ignored}"
+                f" {'was' if ignored == 1 else 'were'} ignored while the host's user used"
+                " their own mouse or keyboard")  # fmt: skip
+    if viewer.local_use_notices > told and viewer.keys_ignored is None:
+        # A host of the version before the count says a stretch began, not
+        # how many it ignored (docs/cli.md): the words say no more.
+        return (f"sent {n} character{'' if n == 1 else 's'}, but the host's user used their own"
+                " mouse or keyboard meanwhile: those that came while they did were ignored,"
+                " not typed (the host does not say how many)")  # fmt: skip
     return f"sent {n} character{'' if n == 1 else 's'} to the host's keyboard"
+
+
+#: Seconds a /type's last line waits at most for the host's word that it
+#: ignored keys for its user's own input (a round trip, bounded).
+LOCAL_WORD_WAIT = 0.5
+
+
+async def _word_of_local_use(viewer: Viewer) -> None:
+    """Wait a round trip (two of the host's, and 0.1 s; at most
+    :data:`LOCAL_WORD_WAIT`) once this side's bytes left, and the host's
+    COUNT_EVERY, for the host's word of the last keys: it sends its notice
+    as it drops a key, its count at most every COUNT_EVERY (input46), so
+    what it says of the last ones comes by then."""
+    stats = viewer.host_stats
+    wait = LOCAL_WORD_WAIT if stats is None else min(LOCAL_WORD_WAIT, 2 * stats.rtt_us / 1e6 + 0.1)
+    await asyncio.sleep(wait + COUNT_EVERY)
 
 
 async def press(viewer: Viewer, spec: str) -> str:

@@ -12,12 +12,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from screencodec.frames import Frame
 
 from ..damage import any_change
 
 __all__ = [
+    "BesideExact",
     "Lags",
     "bgr_equal",
     "changed_frames",
@@ -35,6 +37,40 @@ def bgr_equal(a: Frame, b: Frame) -> bool:
     if a.shape != b.shape:
         return False
     return not any_change(np.ascontiguousarray(a), np.ascontiguousarray(b))
+
+
+class BesideExact:
+    """Of ``(time, shown, source)`` samples added in time order: the time of
+    the first from which every sample shows the *still* pixels exactly (B, G,
+    R) - those equal in every sample's source: the text beside a film, not
+    the film, a clock or a caret. Each sample leaves its differing pixels as
+    bits (a 1080p frame: 260 kB), not its frames."""
+
+    def __init__(self) -> None:
+        self._first: Frame | None = None
+        self._still: npt.NDArray[np.bool_] | None = None
+        self._seen: list[tuple[float, npt.NDArray[np.uint8]]] = []
+
+    def add(self, t: float, shown: Frame, source: Frame) -> None:
+        src = source[..., :3]
+        if self._first is None:
+            self._first = src.copy()
+            self._still = np.ones(src.shape[:2], np.bool_)
+        else:
+            assert self._still is not None
+            self._still &= (src == self._first).all(axis=2)
+        self._seen.append((t, np.packbits((shown[..., :3] != src).any(axis=2))))
+
+    def at(self) -> float | None:
+        """The time; None when the last sample is not exact there (or no
+        pixel is still)."""
+        if self._still is None or not self._still.any():
+            return None
+        still = np.packbits(self._still)
+        found = None
+        for t, diff in self._seen:
+            found = None if (diff & still).any() else (t if found is None else found)
+        return found
 
 
 def psnr(a: Frame, b: Frame) -> float:

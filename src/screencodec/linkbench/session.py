@@ -35,7 +35,10 @@ viewer's ``applied_at`` uses; the paced source is given the same clock):
 * **PSNR**: about every ``sample_period`` the decoder wrapper copies the
   framebuffer it just produced, and after the run each copy is compared (B,
   G, R) with the source frame its update carried. ``psnr_db`` is the worst
-  lossy sample, ``inf`` when all were exact.
+  lossy sample, ``inf`` when all were exact. ``extra["beside_exact_ms"]``:
+  from the first change, the first sample from which every sample shows the
+  pixels that are the same in all sampled source frames (the text beside a
+  film) exactly.
 * **Time to exact**: the screen stops at the last changed frame; from its
   ``time_of`` until the first framebuffer, among updates carrying that frame
   or later, that equals the final frame exactly (checked in the decoder
@@ -94,7 +97,7 @@ from ..transport import (
 from ..transport.session.viewer import default_capabilities
 from .isolated import ProxyProcess
 from .ledger import CountingChannel, Ledger
-from .metrics import bgr_equal, changed_frames, display_lags, percentile, psnr
+from .metrics import BesideExact, bgr_equal, changed_frames, display_lags, percentile, psnr
 from .shaper import DirectionStats, Link, ShapingProxy
 from .steps import LinkStep, after_steps, drop_and_recovery
 from .tunwire import in_netns
@@ -784,8 +787,14 @@ def _result(*, name: str, link: Link, frames: FrameSequence, paced: PacedSource,
     transits = [(t - s) * 1000 for t, s in zip(lags.shown_at, starts, strict=True)]
     in_window = [(index, t) for index, t in shown if begin <= t <= end]
     states = len(set(display_lags(changed, paced.time_of, in_window).positions))
-    scores = [psnr(probe.samples[p], frames.frame(shown[p][0])) for p in sorted(probe.samples)
-              if p < len(shown) and shown[p][0] >= 0]  # fmt: skip
+    scores = []
+    beside = BesideExact()
+    for p in sorted(probe.samples):
+        if p < len(shown) and shown[p][0] >= 0:
+            src = frames.frame(shown[p][0])
+            scores.append(psnr(probe.samples[p], src))
+            beside.add(times[p] - begin, probe.samples[p], src)
+    beside_at = beside.at()
     lossy = [s for s in scores if math.isfinite(s)]
     exact_ms = None
     if probe.exact_at is not None and probe.exact_at < len(times):
@@ -833,6 +842,9 @@ def _result(*, name: str, link: Link, frames: FrameSequence, paced: PacedSource,
         ended=run.ended,
         extra={
             "psnr_p50_db": percentile(lossy, 50),
+            # From the screen's first change: the pixels still in every sample
+            # exact in every sample from then on (the text beside a film).
+            "beside_exact_ms": None if beside_at is None else max(0.0, beside_at) * 1000,
             "decode_errors": viewer.decode_errors,
             "encodes": probe.encodes,
             "unmatched": probe.unmatched,

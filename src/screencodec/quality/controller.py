@@ -24,7 +24,9 @@ budget is ``rate * interval / 8`` bytes per update, spent in this order:
    covers a quarter of the screen (a Page Down): its rows of blocks are sent
    exactly from the top until they took ``LossyOptions.delta_picture``
    seconds of the rate, and the blocks below are filled with their
-   background and refined (step 4) top down (``_bands``).
+   background and refined (step 4) top down (``_bands``). So is a delta
+   update whose text covers ``_PART_SHARE`` of the screen (a page's first
+   part cannot be told from a scroll).
 3. Photo-like blocks: lossless when their estimated size fits what is left
    (with some slack, since a lossy picture and its refinement cost more than
    the lossless picture alone); otherwise lossy stills
@@ -121,7 +123,10 @@ _PAGE_WINDOW = 0.3
 #: of the screen, and this update's text ``_PART_SHARE`` at least (a part of
 #: a page, not a terminal's line or two: corpus terminal-log's updates are
 #: 0-7 % and changed 8-28 % over the window, and stay exact unless their
-#: rows take more than the rate's ``delta_picture``).
+#: rows take more than the rate's ``delta_picture``). Any update whose text
+#: covers ``_PART_SHARE`` is bounded by the whole ``delta_picture``
+#: (pgfirst45): a Page Down's first part is a scroll whose exposed strip is
+#: 4.8-7.8 % of the screen and 20-23 kB at 1 Mbit/s (browser-scroll).
 _PARTS_SHARE = 0.12
 _PART_SHARE = 0.04
 #: The cell of the grid that remembers where text changed (``_page``).
@@ -130,8 +135,94 @@ _PAGE_CELL = 16
 _BGR = np.uint32(0x00FFFFFF)
 
 
+def _cells(rects: Rects, step: int, /) -> tuple[npt.NDArray[np.intp], ...]:
+    """Every ``step``-th pixel of every rect down and across from its corner:
+    the rect's index, y and x of each, without a Python loop over the rects
+    (each rect's rows, then each row's columns, by ``np.repeat``)."""
+    r = rects.astype(np.intp)
+    nx, ny = -(-r[:, 2] // step), -(-r[:, 3] // step)
+    row_of = np.repeat(np.arange(len(r)), ny)  # the rect of each row
+    first = np.cumsum(ny) - ny
+    row_y = r[row_of, 1] + step * (np.arange(len(row_of)) - first[row_of])
+    per_row = nx[row_of]
+    at = np.repeat(np.arange(len(row_of)), per_row)  # the row of each pixel
+    start = np.cumsum(per_row) - per_row
+    owner = row_of[at]
+    return owner, row_y[at], r[owner, 0] + step * (np.arange(len(at)) - start[at])
+
+
+def backgrounds(frame: Frame, rects: Rects, /) -> npt.NDArray[np.uint32]:
+    """The most common B, G, R of each rect (as ``_BGR`` of a native uint32)
+    in a sample of every 4th pixel down and across; ties to the lowest
+    value. One sort of all rects' samples together: (rect, colour) keys,
+    counted, and the largest count per rect taken."""
+    if not len(rects):
+        return np.zeros(0, np.uint32)
+    owner, ys, xs = _cells(rects, 4)
+    colour = frame[ys, xs].view(np.uint32)[:, 0] & _BGR  # gathered: contiguous
+    keys, counts = np.unique((owner.astype(np.int64) << 32) | colour, return_counts=True)
+    who, value = keys >> 32, keys & 0xFFFFFFFF
+    # Sorted by rect, then count, then colour downwards: each rect's last
+    # key is its most common colour, the lowest of those tied.
+    order = np.lexsort((-value, counts, who))
+    last = order[np.r_[who[order][1:] != who[order][:-1], True]]
+    out: npt.NDArray[np.uint32] = value[last].astype(np.uint32)
+    return out
+
+
+#: ``fill`` paints through the rects' bounding box while it is at most this
+#: many times their area (a band of blocks below a page's exact rows), else
+#: pixel by pixel (scattered blocks): the costs per pixel measured, 8 ns and
+#: 45 ns (benchmarks/test_bench_blank.py).
+_BOX_SPARE = 5
+
+
+def fill(ref: Frame, rects: Rects, colours: npt.NDArray[np.uint32], /) -> None:
+    """Paint the B, G, R of each of the disjoint ``rects`` with its colour
+    (the 4th byte kept), without a Python loop over them. Within their
+    bounding box: colour + 1 added at each rect's corners (+, -, -, +) and
+    summed down and across (a 2-D prefix sum) is the colour + 1 inside each
+    rect and 0 outside. Or, when the box is mostly outside them, each
+    pixel's index."""
+    if not len(rects):
+        return
+    r = rects.astype(np.intp)
+    x0, y0 = int(r[:, 0].min()), int(r[:, 1].min())
+    x1, y1 = int((r[:, 0] + r[:, 2]).max()), int((r[:, 1] + r[:, 3]).max())
+    if (x1 - x0) * (y1 - y0) > _BOX_SPARE * int((r[:, 2] * r[:, 3]).sum()):
+        owner, ys, xs = _cells(rects, 1)
+        bgr = np.ascontiguousarray(colours, np.uint32).view(np.uint8).reshape(-1, 4)[:, :3]
+        ref[ys, xs, :3] = bgr[owner]
+        return
+    lx, ly = r[:, 0] - x0, r[:, 1] - y0
+    hx, hy = lx + r[:, 2], ly + r[:, 3]
+    # int32: down a column, at most one rect starts and one ends at each x
+    # (they are disjoint), so the partial sums stay within +-2**25.
+    v = colours.astype(np.int32) + 1  # 0 is outside every rect
+    edges = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.int32)
+    np.add.at(edges, (ly, lx), v)
+    np.add.at(edges, (ly, hx), -v)
+    np.add.at(edges, (hy, lx), -v)
+    np.add.at(edges, (hy, hx), v)
+    np.cumsum(edges, axis=0, out=edges)
+    np.cumsum(edges, axis=1, out=edges)
+    painted = edges[: y1 - y0, : x1 - x0].view(np.uint32)
+    pixels = ref[y0:y1, x0:x1].view(np.uint32)[..., 0]  # B, G, R and the 4th byte
+    np.copyto(pixels, (pixels & ~_BGR) | (painted - 1), where=painted > 0)
+
+
 def _rects(a: npt.NDArray[np.integer], /) -> list[Rect]:
     return [Rect(*v) for v in a.tolist()]
+
+
+def _overlapping(a: Rects, b: Rects) -> Rects:
+    """The rects of ``a`` that overlap any rect of ``b``."""
+    r = a.astype(np.int64).reshape(-1, 1, 4)
+    t = b.astype(np.int64).reshape(1, -1, 4)
+    hit = ((r[..., 0] < t[..., 0] + t[..., 2]) & (t[..., 0] < r[..., 0] + r[..., 2])
+           & (r[..., 1] < t[..., 1] + t[..., 3]) & (t[..., 1] < r[..., 1] + r[..., 3]))  # fmt: skip
+    out: Rects = a.reshape(-1, 4)[hit.any(axis=1)].astype(np.int32)
+    return out
 
 
 def _area(a: npt.NDArray[np.integer], /) -> int:
@@ -266,6 +357,22 @@ class RateController:
         self._carry = 0.0
         self._priced = False
 
+    def video_share(self, playing: Sequence[Rect], /) -> float:
+        """The share of the rate video regions get in the next update:
+        ``video_share_refining`` while lossy cells outside the ``playing``
+        regions and the stopped films wait (stills: a first picture beside a
+        film), else ``video_share``.
+
+        Found (video46): the synthetic desktop's first picture at 1 Mbit/s
+        went all stills, and its film beside them spent its 0.8 share and
+        more, so refinement got the budget's rest, about 0.2 of the rate: the
+        text beside the film was exact after 9.5 s, not in 284 of the first
+        300 frames (tests/video/test_text_beside_film.py)."""
+        o = self.options
+        if not self.map or self.map.only_in([*playing, *self.films]):
+            return o.video_share
+        return o.video_share_refining
+
     def begin(self) -> int:
         """Start an update; its stamp (lossy cells marked in it carry it)."""
         self.stamp += 1
@@ -349,6 +456,9 @@ class RateController:
         idle = self._idle(now)
         blocks, owner, photo = split_pictures(frame, *cut_blocks(rects))
         pages = self._page(blocks[~photo], frame.shape, now, keyframe)
+        # Or a large text update on its own (a Page Down's first part, which
+        # cannot be told from a scroll): its rows bounded by their link time.
+        part = _area(blocks[~photo]) >= _PART_SHARE * frame.shape[0] * frame.shape[1]
         # A keyframe is a first picture, refined to exact by the updates after
         # it. When its exact part (text, and UI inside photos) would keep a
         # joining viewer waiting for more than ``first_picture`` seconds, it
@@ -376,10 +486,14 @@ class RateController:
                 # first try measured) are encoded once planned: its stills
                 # take those inside them, cut down to their text in ``extra``
                 # (plan._grainless).
-                if keyframe or not o.delta_picture or not pages:
+                if keyframe or not o.delta_picture or not (pages or part):
                     text_ops = [] if coarse else lossless(_rects(text))
                 else:
-                    whole = _area(text) >= _PAGE_SHARE * frame.shape[0] * frame.shape[1]
+                    # A lone large update (not a page's later part) keeps the
+                    # whole delta_picture, pending or not: a terminal's lines
+                    # behind a backlog stay exact unless they alone take more.
+                    screen = frame.shape[0] * frame.shape[1]
+                    whole = not pages or _area(text) >= _PAGE_SHARE * screen
                     text_ops, text, blank = self._bands(text, lossless, used, whole=whole)
                 text_bytes = text0 if coarse else _size(text_ops)
                 if photo is photo0 and not coarse:
@@ -463,6 +577,12 @@ class RateController:
         if len(blank):
             # After the stills, which may have painted over them.
             fills = self._blank(ref, frame, blank, lossless)
+            # The fills go out before the rests (text_ops first), which paint
+            # their exact pixels over them at the viewer: so in ``ref``.
+            # Found (review46, Chromium gradient cards at 1 Mbit/s): a rest
+            # around a still reached a row into a blank block, and ``ref``
+            # kept the fill there (the update's framebuffer hash failed).
+            copy_rects(ref, frame, _overlapping(rest, blank))
             text_ops += fills
             left -= _size(fills)
         # The lossy map: stills flag their tiles, weighed by the detail of what
@@ -489,19 +609,29 @@ class RateController:
         self._pending_at = now if self._pending_at is None else max(now, self._pending_at)
 
     def _idle(self, now: float) -> int:
-        """Bytes refinement may take beyond the budget: what the link could
-        carry since the last update past one interval, less its backlog, up to
-        ``delta_picture`` seconds of the rate (what an update of a page may
-        hold the link for, ``_bands``). Found (exact44): a host too busy for
-        30 updates a second (fps 0.6-1.5 beside CPU hogs) refined a budget
-        (4 kB at 1 Mbit/s) an update, and a page left to refinement took
-        15-25 s while the link idled; the bench's 10 s settle saw it never
-        exact (3 of 3 runs at load 7-10)."""
+        """Bytes refinement may take beyond the budget, when the link carried
+        all that was pending (``_drain``): what it can carry over the time
+        since the last update past one interval, up to ``delta_picture``
+        seconds of the rate (what an update of a page may hold the link
+        for, ``_bands``). The host then sends as often as it can, not as
+        the link lets it, and its next update likely comes as late. Found
+        (exact44): a host too busy for 30 updates a second (fps 0.6-1.5
+        beside CPU hogs) refined a budget (4 kB at 1 Mbit/s) an update, and
+        a page left to refinement took 15-25 s while the link idled; the
+        bench's 10 s settle saw it never exact (3 of 3 runs at load 7-10).
+
+        Nothing while a backlog remains: the host waited for the link, and
+        the time since the last update is the link time that update held.
+        Found (video46/video47): counted again (less the backlog left), an
+        update that held a 2 Mbit/s link 130 ms made the next 28 kB bigger,
+        and so on: 2-4 budgets an update on a link never idle
+        (tests/codec/test_idle_counted_once.py), and a film beside it fell
+        to 6 pictures a second (tests/video/test_rate_fps.py)."""
         last, self._last_at = self._last_at, now
-        if last is None or self.rate is None:
+        if last is None or self.rate is None or self._pending >= 1:
             return 0
         gap = min(now - last, self.options.delta_picture)
-        return max(0, int(self.rate * gap / 8) - (self.budget or 0) - int(self._pending))
+        return max(0, int(self.rate * gap / 8) - (self.budget or 0))
 
     def _page(self, text: Rects, shape: tuple[int, ...], now: float, keyframe: bool) -> bool:
         """Whether the text of this update and of the updates of the last
@@ -629,11 +759,7 @@ class RateController:
     def _blank(self, ref: Frame, frame: Frame, blank: Rects, lossless: Lossless) -> list[EncodedOp]:
         """Each block of ``blank`` filled with its most common colour of a
         sample (a page's background; one FILL op each), in ``ref`` too."""
-        for r in _rects(blank):
-            px = frame[r.y : r.y + r.h : 4, r.x : r.x + r.w : 4].reshape(-1, frame.shape[2])
-            colours, counts = np.unique(px.view(np.uint32).ravel() & _BGR, return_counts=True)
-            bgr = np.array([colours[counts.argmax()]], np.uint32).view(np.uint8)
-            ref[r.slices()][..., :3] = bgr[:3]
+        fill(ref, blank, backgrounds(frame, blank))
         return lossless(_rects(blank))
 
     def _first_picture_bytes(self) -> int:

@@ -62,6 +62,11 @@ class LossyOptions:
         ``QP_STEP`` from ``qp_min``).
     :param preset: x264 preset of the stills.
     :param video_share: share of the rate given to video regions.
+    :param video_share_refining: ... while lossy pixels outside every film
+        wait for refinement (a first picture's stills beside a film): the
+        rest refines them, so the text beside a film is exact in seconds,
+        and the film's quality climbs after. At least half ``video_share``
+        (a stream's rate moves live down to half the rate it opened at).
     :param video_qp_max: the coarsest quantiser of video regions under a rate
         (their quality floor: about 33 dB on film; past it they overshoot).
     :param lossless_slack: photo-like damage is sent losslessly when its
@@ -100,6 +105,7 @@ class LossyOptions:
     qp_start: int = 38
     preset: str = "superfast"
     video_share: float = 0.8
+    video_share_refining: float = 0.4
     video_qp_max: int = 40
     lossless_slack: float = 1.25
     min_still: tuple[int, int] = (2, 2)
@@ -114,6 +120,8 @@ class LossyOptions:
             raise ValueError("need 1 <= qp_min <= qp_start <= qp_max <= 51")
         if not 0 < self.video_share <= 1:
             raise ValueError("video_share must lie in (0, 1]")
+        if not 0 < self.video_share_refining <= self.video_share:
+            raise ValueError("video_share_refining must lie in (0, video_share]")
         if not 1 <= self.max_stills <= 7:
             raise ValueError("max_stills must lie in 1..7")
         if self.lossless_slack < 1:

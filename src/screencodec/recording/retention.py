@@ -191,13 +191,26 @@ def _days_words(days: float) -> str:
     return f"{days:g} day" + ("" if days == 1 else "s")
 
 
-def _age_words(start: float, now: float) -> str:
-    if start > now + 60:  # a clock wrong where it was made (or the file's claim)
-        return "its stated start is later than now"
-    age = max(0.0, now - start) / 86400
+def _ago(when: float, now: float) -> str:
+    age = max(0.0, now - when) / 86400
     if age < 1:
-        return "started less than a day ago"
-    return f"started {age:.0f} day{'' if round(age) == 1 else 's'} ago"
+        return "less than a day ago"
+    return f"{age:.0f} day{'' if round(age) == 1 else 's'} ago"
+
+
+def _dated(start: float | None, mtime: float, now: float) -> tuple[float, str]:
+    """When a file counts as made, and the words for it. A start later than
+    now (a clock set wrong where it was made, or a file made to lie) is not
+    believed: dated by when the file was last written, if earlier, so that
+    no file escapes the retention by its own say (review44). A file that
+    states no start (not a recording, a damaged HEADER) is dated by that
+    too, in words that do not say it "started"."""
+    if start is None:
+        return mtime, f"not a recording this version reads; last written {_ago(mtime, now)}"
+    if start > now + 60:
+        when = min(start, mtime)
+        return when, f"its stated start is later than now; last written {_ago(when, now)}"
+    return start, f"started {_ago(start, now)}"
 
 
 def judge(
@@ -214,6 +227,7 @@ def judge(
     now = time.time() if now is None else now
     keep = {Path(p).resolve() for p in keep}
     files: list[tuple[float, int, Path]] = []
+    ages: dict[Path, str] = {}
     held: list[Verdict] = []
     with os.scandir(directory) as entries:
         for entry in entries:
@@ -233,13 +247,14 @@ def judge(
                 continue  # another prune (the host's, a command's) deleted it just now
             if not stat.S_ISREG(info.st_mode):
                 continue  # no longer the file listed (_open_file)
-            files.append((info.st_mtime if start is None else start, info.st_size, path))
+            when, ages[path] = _dated(start, info.st_mtime, now)
+            files.append((when, info.st_size, path))
     files.sort()
     why: dict[Path, tuple[bool, str]] = {}
     if policy.days is not None:
         limit = now - policy.days * 86400
         for start, _, path in files:
-            age = _age_words(start, now)
+            age = ages[path]
             if start < limit:
                 why[path] = (True, f"{age}, past the retention of {_days_words(policy.days)}")
             else:

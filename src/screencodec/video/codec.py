@@ -124,22 +124,33 @@ class VideoStream:
     def request_idr(self) -> None:
         self._need_idr = True
 
-    def set_bitrate(self, bitrate: int | None, /, *, qp_max: int | None = None) -> None:
+    def set_bitrate(
+        self, bitrate: int | None, /, *, qp_max: int | None = None, fps: int | None = None
+    ) -> None:
         """Retarget the stream (None: back to constant quality, the options'
         CRF). A rate within the encoder's range (``_RESTART_DOWN`` of the
         rate it was opened at up to its ceiling) applies live from the next
-        picture; outside it, or a change of rate control mode, opens a new
-        encoder (``ceiling`` of the rate, ``qp_max`` its quality
-        floor) and the next picture is an IDR."""
+        picture; outside it, a change of rate control mode or of the nominal
+        frame rate ``fps`` (None: the current one) opens a new encoder
+        (``ceiling`` of the rate, ``qp_max`` its quality floor) and the next
+        picture is an IDR."""
         top, opened = self._enc.max_bitrate, self.options.bitrate
-        if bitrate is None:
-            if top is None:
-                return
-        elif top is not None and opened is not None and _RESTART_DOWN * opened <= bitrate <= top:
+        fps = fps or self.options.fps
+        same = fps == self.options.fps
+        if same and bitrate is None and top is None:
+            return
+        if (
+            same
+            and bitrate is not None
+            and top is not None
+            and opened is not None
+            and _RESTART_DOWN * opened <= bitrate <= top
+        ):
             self._enc.set_bitrate(bitrate)
             return
         self.options = dataclasses.replace(
             self.options,
+            fps=fps,
             bitrate=bitrate,
             max_bitrate=None if bitrate is None else ceiling(bitrate),
             qp=None,
@@ -149,10 +160,14 @@ class VideoStream:
         self._enc = H264Encoder(w, h, self.options)
         self._need_idr = True
 
-    def encode(self, src: Framebuffer, ref: Framebuffer, rect: Rect, /) -> EncodedOp:
-        """Encode ``rect`` of ``src``; write what the viewer will show into ``ref``."""
+    def encode(
+        self, src: Framebuffer, ref: Framebuffer, rect: Rect, /, *, interval: float | None = None
+    ) -> EncodedOp:
+        """Encode ``rect`` of ``src``; write what the viewer will show into ``ref``.
+        ``interval``: seconds since the stream's last picture, which a
+        bitrate stream sizes this one by (``H264Encoder.encode``)."""
         idr = self._need_idr
-        au = self._enc.encode(src, rect, idr=idr)
+        au = self._enc.encode(src, rect, idr=idr, interval=interval)
         picture = self._dec.decode(au)
         self._dec.to_bgrx(picture, ref, rect.x, rect.y)
         flags = (FLAG_IDR if idr else 0) | (FLAG_420 if self.options.chroma420 else 0)

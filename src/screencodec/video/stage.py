@@ -36,6 +36,29 @@ retargeted live or restarted at an IDR, see ``VideoStream.set_bitrate``);
 ``set_bitrate(None)`` returns to the options' own rate control (CRF, or
 their fixed bitrate per stream).
 
+Under a rate, each region also keeps to its share over time: it earns its
+share's bytes as time passes (at most ``_BURST`` seconds of them saved) and
+spends each picture's. A region in debt skips its pictures (``skipped``):
+no op goes out, the viewer keeps the last picture, and the next picture
+sends the film as it is then; a skipped picture counts as a change, so one
+is sent when the debt is paid even if the film stopped, and text beside it
+is sent as usual. That is the frame rate giving way where x264 cannot (its
+quantiser at the floor, ``qp_max``, the pictures still over their share:
+grainy film at 1 Mbit/s), as WebRTC's "maintain-resolution" degradation
+does; keyframes and a new region's first picture are never skipped (the
+viewer has nothing to keep), their bytes count all the same.
+
+Each picture under a rate is sized at the share times the time since the
+region's last picture (``VideoStream.encode(interval=...)``), not at one
+30th of it: a live session encodes 6-17 updates a second, and x264 sized
+every picture at share / 30 whatever the interval, so a live film carried
+20-55 % of its share (video45). Such streams are opened at a nominal
+``_PACED_FPS``: x264's ceiling (twice the share, see ``ceiling``) then
+allows a picture up to 0.2 s of the share, where at 30 it would cap a
+picture 100 ms after the last at 2/3 of what the time earned; a picture
+is sized for ``_PACE_MAX`` (0.1 s) at most, so a film on a busy link does
+not trade its frame rate for ever bigger pictures.
+
 Stream ids run 1..65535 and wrap; id 0 is left to the lossy stills of
 screencodec.quality (``STILL_STREAM_ID``), so a still never restarts a region's
 stream.
@@ -89,6 +112,23 @@ _REST_TICKS = 2
 _SMALL = 0.04
 _SMALL_TILE = 16
 _BGR = np.uint32(0x00FFFFFF)  # a BGRX pixel as little-endian uint32, X cleared
+#: Under a rate, the most credit (seconds of its share) a region keeps: what
+#: it saved while its pictures came under their share may pay for a later
+#: picture over it, but a film that resumes after a pause does not burst.
+_BURST = 0.25
+#: The nominal frame rate of a stream under a rate (module notes, "Rate"):
+#: each picture is sized by its real interval, and at 10 the 2x ceiling
+#: lets one picture take up to 0.2 s of its share. Measured (640x360 grainy
+#: film, 3.2 Mbit/s share): pictures 100 ms apart carried 0.83 of the share
+#: (0.57 opened at 30), 33 ms apart 0.94, 55-170 ms apart 0.79 (0.50).
+_PACED_FPS = 10
+#: ... but no picture is sized for more than this many seconds of its share:
+#: a bigger picture takes longer on the link, the next comes later and is
+#: bigger again. Uncapped, the corpus film (1120x630 in 1080p) fell from
+#: 9-15 pictures shown a second to 6 live at 1 and 2 Mbit/s; capped at 0.1 s
+#: it showed 6.3-17.7 at 1 Mbit/s, 8.6-13.5 at 2 (benchmarks/RESULTS.md,
+#: video45b).
+_PACE_MAX = 0.1
 
 
 @dataclass(slots=True)
@@ -111,6 +151,14 @@ class VideoRegion:
     #: the last pauses between its changes (seconds), and updates since its last change
     gaps: deque[float] = field(default_factory=lambda: deque(maxlen=_GAPS))
     unchanged: int = 0
+    #: under a rate, the bytes its share has earned and its pictures not
+    #: spent (the module notes, "Rate"), as of ``credit_at``
+    credit: float = 0.0
+    credit_at: float | None = None
+    #: a change it skipped (over its budget) that no picture has sent yet
+    held: bool = False
+    #: when its last picture was encoded (None: none yet)
+    sent_at: float | None = None
 
     def rest_after(self, longest: float) -> float:
         """Seconds of stillness after which it rests (at most ``longest``)."""
@@ -141,6 +189,10 @@ class VideoStage:
     stay in the rects ``process`` returns, so the encoder re-sends them
     losslessly in the same update, unless it takes them out (under a rate it
     refines them within its budgets).
+
+    ``skipped`` lists the regions whose picture the last ``process`` skipped
+    (under a rate, over their share: the module notes, "Rate"); ``deadline``
+    then includes when the first of them has paid its debt.
     """
 
     def __init__(
@@ -157,9 +209,12 @@ class VideoStage:
         self._regions: list[VideoRegion] = []
         self._ids = itertools.count(1)
         self._total_bitrate: int | None = None
+        #: the total new streams are opened at (``set_bitrate``'s ``opened``)
+        self._opened_bitrate: int | None = None
         self._qp_max: int | None = None
         self._size = (0, 0)
         self.stopped: list[Rect] = []
+        self.skipped: list[Rect] = []
 
     @property
     def regions(self) -> list[Rect]:
@@ -178,7 +233,13 @@ class VideoStage:
         video regions."""
         if not self._regions:
             return None
-        return min(r.last_change + self._still_for(r) for r in self._regions)
+        due = min(r.last_change + self._still_for(r) for r in self._regions)
+        for r in self._regions:
+            if r.held and not r.resting and r.credit_at is not None and self._total_bitrate:
+                # Its skipped picture goes when its debt is paid.
+                share = self._share(r) / 8
+                due = min(due, r.credit_at + max(0.0, -r.credit) / share)
+        return due
 
     def _still_for(self, region: VideoRegion) -> float:
         """Stillness after which ``region`` changes state: rests, or is dropped."""
@@ -189,13 +250,24 @@ class VideoStage:
         """The bitrate shared by the regions (``set_bitrate``), or None."""
         return self._total_bitrate
 
-    def set_bitrate(self, total: int | None, /, *, qp_max: int | None = None) -> None:
+    def set_bitrate(
+        self, total: int | None, /, *, qp_max: int | None = None, opened: int | None = None
+    ) -> None:
         """Share ``total`` bits per second among the regions by area from the
         next picture on, no stream coarser than quantiser ``qp_max`` (a quality
-        floor); None: every stream back to the options' rate control."""
+        floor); None: every stream back to the options' rate control.
+
+        ``opened`` (at least ``total``): the total new streams are opened at,
+        when ``total`` is lowered for a while (the encoder's
+        ``video_share_refining``): a stream follows a rate live from half
+        the rate it opened at up to twice it, and one opened at the lowered
+        rate did not climb back. Found (video47): opened at 0.4 of a 4 Mbit/s
+        link and raised live to 0.8 at 0.6 s, the synthetic film spent 2.6
+        Mbit/s of the link, not 3.3, at 0.4 dB less, over the next 9 s."""
         if total is not None and total <= 0:
             raise ValueError("bitrate must be positive")
         self._total_bitrate = total
+        self._opened_bitrate = None if total is None else max(total, opened or total)
         self._qp_max = qp_max
         self._share_bitrate()
 
@@ -204,11 +276,34 @@ class VideoStage:
             return self.options.bitrate
         return max(1000, self._total_bitrate * area // max(1, total_area))
 
+    def _share(self, region: VideoRegion) -> int:
+        """``region``'s share of the total bitrate (bits per second), as its
+        stream is given it (:meth:`_share_bitrate`)."""
+        assert self._total_bitrate is not None  # asked under a rate only
+        share = self._stream_bitrate(region.rect.area, sum(r.rect.area for r in self._regions))
+        assert share is not None
+        return share
+
+    def _over_budget(self, region: VideoRegion, now: float) -> bool:
+        """Whether ``region`` is in debt at ``now``, having earned its share
+        since it was last asked (no rate: never)."""
+        if self._total_bitrate is None:
+            return False
+        share = self._share(region) / 8
+        if region.credit_at is not None:
+            earned = share * max(0.0, now - region.credit_at)
+            region.credit = min(region.credit + earned, share * _BURST)
+        region.credit_at = now
+        # Less than a byte of debt is the rounding of ``deadline``'s time
+        # (seen: -7e-12 bytes at the deadline, the held picture not sent).
+        return region.credit < -1
+
     def _share_bitrate(self) -> None:
         total_area = sum(r.rect.area for r in self._regions)
+        fps = self.options.fps if self._total_bitrate is None else _PACED_FPS
         for r in self._regions:
             rate = self._stream_bitrate(r.rect.area, total_area)
-            r.stream.set_bitrate(rate, qp_max=self._qp_max)
+            r.stream.set_bitrate(rate, qp_max=self._qp_max, fps=fps)
 
     def restart_streams(self) -> None:
         """Every region's next picture is an IDR (a seek point in a
@@ -272,6 +367,7 @@ class VideoStage:
         # refresh_delay: its stream is dropped too, and its tiles must earn
         # their way back from zero.
         self.stopped = []
+        self.skipped = []
         dropped = False
         for region in self._regions:
             still = now - region.last_change
@@ -296,9 +392,24 @@ class VideoStage:
                 region.stream.request_idr()
             if region.resting:
                 continue  # its pixels are sent exactly; its next picture is an IDR if asked
-            if keyframe or new or region.changed:
+            if keyframe or new or region.changed or region.held:
+                # Never a keyframe's or a new stream's first picture: the
+                # viewer has no picture of it to keep.
+                over = self._over_budget(region, now)
+                if over and not (keyframe or new):
+                    region.held = True
+                    self.skipped.append(region.rect)
+                    continue
                 coded = region.coded or region.rect
-                ops.append(region.stream.encode(src, ref, coded))
+                # Sized by the time since its last picture (module notes, "Rate").
+                interval = None
+                if self._total_bitrate is not None and region.sent_at is not None:
+                    interval = min(now - region.sent_at, _PACE_MAX)
+                op = region.stream.encode(src, ref, coded, interval=interval)
+                region.sent_at = now
+                ops.append(op)
+                region.credit -= len(op.payload)
+                region.held = False
                 # The picture covered its pad with lossy pixels: sent exactly
                 # after it, in the same update.
                 pads += region.pads
@@ -339,9 +450,14 @@ class VideoStage:
             if self._total_bitrate is not None:
                 # With headroom over its share: a rate that comes back up
                 # after a drop is followed live (VideoStream.set_bitrate).
-                rate = max(1000, self._total_bitrate * rect.area // max(1, area))
+                assert self._opened_bitrate is not None
+                rate = max(1000, self._opened_bitrate * rect.area // max(1, area))
                 opts = dataclasses.replace(
-                    opts, bitrate=rate, max_bitrate=ceiling(rate), qp_max=self._qp_max
+                    opts,
+                    bitrate=rate,
+                    max_bitrate=ceiling(rate),
+                    qp_max=self._qp_max,
+                    fps=_PACED_FPS,
                 )
             coded = _even(rect, *self._size)
             stream = VideoStream(self._next_id(), coded.w, coded.h, opts)

@@ -98,6 +98,7 @@ from screencodec.transport.session.events import (
     FileRefused,
     SessionEnded,
 )
+from screencodec.transport.session.input_gate import ignored_words
 from screencodec.transport.session.kept import KEY_SIZE, KeptPicture
 from screencodec.transport.session.permissions import CONTROL, VIEW
 from screencodec.transport.session.sidechannels import (
@@ -115,6 +116,7 @@ from screencodec.web.bridge_words import (
     _SILENT,
     CONNECTED,
     LINK_DOWN,
+    NOT_ASKED,
     UNANSWERED,
     UNANSWERED_ENDED,
     UNANSWERED_LOST,
@@ -250,16 +252,17 @@ class WebBridge(BridgePage):
         an upload that met the closed channel is told it was not sent."""
         self.link_down = True
         self.new_connection()
-        self.send_level(reconnecting=True)
+        self.send_level()  # reconnecting: link_down
         for tid in list(self._unsettled):
             self._upload_failed(tid, LINK_DOWN)
 
     def resumed(self) -> None:
         """The session goes on over the new connection (joined): the chat
-        lines held meanwhile are sent, in order."""
+        lines held meanwhile are sent, in order, and the page shows its level
+        again (the join's grant came while the link was still down)."""
         self.link_down = False
         self._heard = asyncio.get_running_loop().time()
-        self._start_flush()
+        self.send_level()  # and flushes the held lines
 
     def ask_kept(self) -> None:
         """Ask the page for the digest of the picture it holds, under a new
@@ -382,8 +385,21 @@ class WebBridge(BridgePage):
             pass  # the Bye it explains comes next: the end banner says it
         elif isinstance(msg, m.Notice) and msg.code == m.Notice.TAKES_NO_FILES:
             pass  # an upload's row says it (files41), not a notice at each join
+        elif isinstance(msg, m.Notice) and msg.code == m.Notice.KEYS_IGNORED:
+            # Not a notice (a count, for the terminal's /type: words45; the
+            # page has code 2's words): the stats panel's "ignored" line, in
+            # the words of the host's status line (input46). Our own words,
+            # of the viewer's figures (ignored_counts read the peer's text).
+            words = ignored_words(self.viewer.input_ignored or ()) if self.viewer else ""
+            if words:
+                self.send({"t": "ignored", "text": words})
         elif isinstance(msg, m.Notice):
-            text = fit(safe_text(msg.text, _TEXT_MAX), _TEXT_MAX)
+            text = safe_text(msg.text, _TEXT_MAX)
+            if msg.code == m.Notice.NOT_ASKED:
+                # The page asks for nothing but control (walk46: the bare
+                # reason, "the host's user refused this less than 10 s ago").
+                text = f"{NOT_ASKED}: {text}"
+            text = fit(text, _TEXT_MAX)
             self.send({"t": "notice", "text": text, "code": msg.code})
             if msg.code == m.Notice.CONTROL_UNAVAILABLE and text != self.unavailable:
                 # For the rest of the session (docs/transport.md): the page

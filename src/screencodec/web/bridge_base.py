@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import heapq
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,12 @@ from screencodec.web.schema import dumps, fit
 __all__ = ["ASK_TIMEOUT", "HISTORY", "BridgeBase"]
 
 _TEXT_MAX = 1000  # peer strings are cut to this (UTF-16 units, schema.fit) for the page
-_REPLAYED = ("status", "level", "monitors", "stats", "banner")
-#: Chat lines, and file rows, replayed to a reloaded page (each the latest this many).
+#: A replayed log: each message with its place in the page's chat log.
+_Log = collections.deque[tuple[int, dict[str, Any]]]
+_STATUS_MAX = 200  # the page's status line (schema.js)
+_REPLAYED = ("status", "level", "monitors", "stats", "banner", "ignored")
+#: Chat lines, the host's notices (in the page's chat log between them), and
+#: file rows, replayed to a reloaded page (each the latest this many).
 HISTORY = 100
 #: How long the page's request for CONTROL waits for the host's answer (the
 #: default of ``WebBridge.ask_timeout``).
@@ -91,7 +96,12 @@ class BridgeBase:
         # in order), so that giving control back never leaves a key down there.
         self._keys_down: dict[int, None] = {}
         self._buttons_down: dict[int, None] = {}
-        self._chat: collections.deque[dict[str, Any]] = collections.deque(maxlen=HISTORY)
+        # The chat log's lines and the host's notices, each bounded on its
+        # own (a notice the host repeats must not push the chat out), each
+        # with its place in the log (:meth:`logged`).
+        self._chat: _Log = collections.deque(maxlen=HISTORY)
+        self._notices: _Log = collections.deque(maxlen=HISTORY)
+        self._logged = 0
         self._rows: dict[str, dict[str, Any]] = {}  # file rows by the page's row key
         self._upload_names: dict[int, str] = {}
         #: The link to the host is lost and not taken up again yet (reconnecting).
@@ -143,7 +153,10 @@ class BridgeBase:
         if kind in _REPLAYED:
             self._state[kind] = obj
         elif kind == "chat":
-            self._chat.append(obj)
+            self._add_logged(self._chat, obj)
+        elif kind == "notice":
+            # page46: a reload lost the notices its chat log showed among the lines.
+            self._add_logged(self._notices, obj)
         elif kind == "file_progress":
             name = fit(self._upload_names.get(obj["id"], ""), 255)
             self._row(f"out{obj['id']}", {**obj, "name": name})
@@ -154,6 +167,18 @@ class BridgeBase:
         elif kind == "file_failed":
             self._row(f"in{obj['offer']}" if "offer" in obj else f"lost{obj['id']}", obj)
         self._to_page(obj)
+
+    def _add_logged(self, log: _Log, obj: dict[str, Any]) -> None:
+        self._logged += 1
+        log.append((self._logged, obj))
+
+    def logged(self) -> list[dict[str, Any]]:
+        """The chat log to replay: the last :data:`HISTORY` chat lines and
+        the last :data:`HISTORY` notices, in the order they were said (each
+        line as its latest state: the same dict); a notice marked replayed
+        (the page's chat log only: its bar is about now)."""
+        merged = heapq.merge(self._chat, self._notices, key=lambda said: said[0])
+        return [{**obj, "replayed": True} if obj["t"] == "notice" else obj for _, obj in merged]
 
     def _to_page(self, obj: dict[str, Any]) -> None:
         if self._out is not None:
@@ -166,7 +191,9 @@ class BridgeBase:
             del self._rows[next(iter(self._rows))]
 
     def status(self, text: str) -> None:
-        self.send({"t": "status", "text": text})
+        # Within the page's bound (schema.js): a relay's long words would
+        # otherwise close the page.
+        self.send({"t": "status", "text": fit(text, _STATUS_MAX)})
 
     def banner(self, kind: str, text: str) -> None:
         self.send({"t": "banner", "kind": kind, "text": fit(text, _TEXT_MAX)})

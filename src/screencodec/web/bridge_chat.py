@@ -8,6 +8,7 @@ sent line's state on the page follows its ChatDelivery.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from screencodec.errors import SessionClosedError
@@ -15,7 +16,26 @@ from screencodec.transport.session.chat import ChatBacklogError
 from screencodec.transport.session.viewer import Viewer
 from screencodec.web.bridge_base import HISTORY, BridgeBase
 
-__all__ = ["BridgeChat"]
+__all__ = ["CHAT_PART", "BridgeChat", "sendable"]
+
+#: The most characters (code points) of one chat message the bridge sends:
+#: what every side shows whole, and at most 4000 bytes (the wire takes
+#: 4096). The page splits the same way (ui.js chatParts); a page of an
+#: older version sent up to 2000 UTF-16 units, 6000 bytes of CJK.
+CHAT_PART = 1000
+#: What the wire cannot take in a chat line: a NUL, a lone surrogate (the
+#: page's JSON can carry one: half an emoji cut by a script).
+_UNSENDABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def sendable(text: str) -> list[str]:
+    """The page's line as the messages it goes in: each of at most
+    :data:`CHAT_PART` characters, U+FFFD for what the wire cannot take
+    (walk46: a lone surrogate went nowhere, "UnicodeEncodeError" on the
+    agent's terminal; before, it was kept and ended the session at the
+    next resume)."""
+    text = _UNSENDABLE.sub("\ufffd", text)
+    return [text[i : i + CHAT_PART] for i in range(0, len(text), CHAT_PART)]
 
 
 class BridgeChat(BridgeBase):
@@ -62,7 +82,8 @@ class BridgeChat(BridgeBase):
         other messages (its input, Leave, what it applied) do not wait
         behind it."""
         async with self._saying:
-            await self._say(viewer, text)
+            for part in sendable(text):
+                await self._say(viewer, part)
 
     async def _say(self, viewer: Viewer | None, text: str) -> None:
         """The agent's chat line: sent and shown as said, or held (the link
@@ -80,7 +101,7 @@ class BridgeChat(BridgeBase):
             line_id = None
         self._chat_ids += 1
         line = {"t": "chat", "from": "me", "text": text, "id": self._chat_ids}
-        self._chat.append(line)  # replayed as its latest state: the same dict
+        self._add_logged(self._chat, line)  # replayed as its latest state: the same dict
         self._sent_line(line, line_id)
 
     def _sent_line(self, line: dict[str, Any], line_id: int | None) -> None:

@@ -26,22 +26,30 @@ class BridgeControl(BridgeChat):
     """The bridge's CONTROL side (its level's first grant sends the held chat
     lines: :meth:`send_level`)."""
 
-    def send_level(self, *, reconnecting: bool = False) -> None:
+    def send_level(self) -> None:
         """Tell the page the level it can use: the host's grant, without
-        CONTROL while it is held back or the link is down (``reconnecting``:
-        the page shows no control and lets go of its keys until the session
+        CONTROL while it is held back or the link is down (:attr:`link_down`:
+        the page shows no level and lets go of its keys until the session
         is taken up again), and why CONTROL cannot be had, if so. The first
         grant (web/run.py tells it once the session is joined) sends the
         chat lines typed before it."""
         self._start_flush()
         level = self.viewer.level if self.viewer is not None else Permission()
-        control = CONTROL in level and not self.held_back and not reconnecting
+        control = CONTROL in level and not self.held_back and not self.link_down
         if control and self._state.get("banner", {}).get("kind") == "revoked":
             # Control came again: "you can only watch now" is not replayed
             # to a reloaded page (the page takes its banner down itself).
             del self._state["banner"]
-        self.send({"t": "level", "view": VIEW in level, "control": control,
-                   "unavailable": self.unavailable})  # fmt: skip
+        msg = {"t": "level", "view": VIEW in level, "control": control,
+               "unavailable": self.unavailable}  # fmt: skip
+        if self.link_down:
+            # page46: the badge said "View only" or "Control" over a frozen
+            # picture; the page says "Reconnecting" (app/link.js) until the
+            # next level (the resumed session's grant). Every level sent
+            # meanwhile says it (a page that went away gives control back,
+            # and its level replaced the reconnecting one: found reloading).
+            msg["reconnecting"] = True
+        self.send(msg)
 
     async def _input(self, viewer: Viewer, msg: dict[str, Any]) -> None:
         kind = msg["t"]

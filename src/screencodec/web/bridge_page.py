@@ -41,7 +41,7 @@ class BridgePage(BridgeControl, BridgeUploads):
         self.page_gone.clear()
         self.page_seen.set()
         out.put_nowait(dumps({"t": "welcome", "resume": hello["resume"], "who": self.who}))
-        for obj in [*self._state.values(), *self._chat, *self._rows.values()]:
+        for obj in [*self._state.values(), *self.logged(), *self._rows.values()]:
             out.put_nowait(dumps(obj))
         if not self.hello.done():
             self.hello.set_result(hello)

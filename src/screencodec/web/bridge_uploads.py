@@ -183,7 +183,11 @@ class BridgeUploads(BridgeBase):
             state = {"delivered": "delivered", "unconfirmed": "sent",
                      "failed": "failed"}.get(outcome.outcome, "declined")  # fmt: skip
             msg = {"t": "file_progress", "id": tid, "state": state}
-            if outcome.outcome == "failed" and outcome.why.startswith(NOT_READ):
+            if state == "delivered" and outcome.saved_as and outcome.saved_as != outcome.name:
+                # The host made its name safe or found it taken (walk45): the
+                # page says what it was saved as (text, as every row's text).
+                msg["text"] = fit(outcome.saved_as, 200)
+            elif outcome.outcome == "failed" and outcome.why.startswith(NOT_READ):
                 # This side's copy went after the yes, not the host's failure
                 # (as the terminals say it: cli/view_commands.py _sent_words).
                 msg["text"] = fit(f"not sent whole: it {outcome.why}", 200)

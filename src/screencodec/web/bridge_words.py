@@ -12,16 +12,20 @@ from screencodec.transport.channel.display import amount
 from screencodec.transport.session.events import FileCut, FileRefused
 from screencodec.transport.session.viewer import Viewer
 
-__all__ = ["CONNECTED", "LINK_DOWN", "LINK_LOST", "TAKES_NONE", "UNANSWERED", "UNANSWERED_ENDED",
-           "UNANSWERED_LOST", "UPLOAD_CANCELLED", "UPLOAD_ENDED", "UPLOAD_LEFT",
+__all__ = ["CONNECTED", "LINK_DOWN", "LINK_LOST", "NOT_ASKED", "TAKES_NONE", "UNANSWERED",
+           "UNANSWERED_ENDED", "UNANSWERED_LOST", "UPLOAD_CANCELLED", "UPLOAD_ENDED", "UPLOAD_LEFT",
            "UPLOAD_LEFT_UNANSWERED", "UPLOAD_PAGE_GONE", "UPLOAD_STOPPED", "UPLOAD_WITHDRAWN",
-           "USER_DID_NOT_ACCEPT"]  # fmt: skip
+           "USER_DID_NOT_ACCEPT", "plain_attempt"]  # fmt: skip
 
 #: The page's notice when the host's user did not grant CONTROL: a no and an
 #: unanswered question are one answer on the wire (walk43: "declined", of a
 #: question the user never answered).
 USER_DID_NOT_ACCEPT = ("The user did not accept remote control (they said no, or did not"
                        " answer in time).")  # fmt: skip
+#: What the host's reason follows when it refused control without asking
+#: its user (Notice.NOT_ASKED), as the terminal says "control refused (the
+#: host's user was not asked): REASON".
+NOT_ASKED = "The user was not asked for remote control"
 #: Why a file the agent sends while the link is down is not offered.
 LINK_LOST = "the connection to the user's computer was lost"
 LINK_DOWN = f"not sent: {LINK_LOST}; send it again once reconnected"
@@ -56,6 +60,27 @@ CONNECTED = "Connected"
 _SILENT = "No word from the user's computer"
 #: What the page is told when the host did not answer a request for CONTROL.
 UNANSWERED = "The host did not answer the request for remote control."
+
+
+#: A failed attempt to reconnect in a socket's words (reconnect.attempt_words,
+#: "the connection broke: " taken off first), and the page's words for it
+#: (page46: "Reconnecting, for up to 52 s more: the peer closed the
+#: connection" read as jargon, "connection reset by peer" too).
+_PLAIN_ATTEMPT = {
+    "the peer closed the connection": "the other end closed the connection at once",
+    "the connection is gone": "the connection was cut",
+    "connection reset by peer": "the other end cut the connection at once",
+    "connection refused": "nothing accepted the connection at that address",
+    "no route to host": "this computer cannot reach that address now",
+    "network is unreachable": "this computer's network is down or cannot reach that address",
+}
+
+
+def plain_attempt(why: str) -> str:
+    """Why an attempt to reconnect failed, in the page's words: a socket's
+    words plainly (:data:`_PLAIN_ATTEMPT`), anything else (a relay's own
+    words, "no answer within 60 s") as it is."""
+    return _PLAIN_ATTEMPT.get(why.removeprefix("the connection broke: "), why)
 
 
 def _cut_short(viewer: Viewer, ev: FileRefused) -> str:

@@ -39,6 +39,7 @@ from screencodec.transport.session.permissions import VIEW, Permission
 from screencodec.transport.session.resume import MOVED
 from screencodec.transport.session.viewer import Viewer
 from screencodec.web.bridge import PAGE_MAX_PIXELS, WebBridge, capabilities_from
+from screencodec.web.bridge_words import plain_attempt
 from screencodec.web.browser import REAP_EVERY, STARTED, open_browser, reap_browsers
 from screencodec.web.files import PageFiles
 from screencodec.web.schema import fit
@@ -637,8 +638,9 @@ def _telling(bridge: WebBridge, within: float) -> Callable[[int, BaseException |
             if isinstance(inner, AccessRefusedError):
                 error = inner
             left = max(0.0, until - loop.time())
+            # A socket's words plainly (page46: "the peer closed the connection").
             bridge.status(f"Reconnecting, for up to {left:.0f} s more: "
-                          f"{attempt_words(error, within)}")  # fmt: skip
+                          f"{plain_attempt(attempt_words(error, within))}")  # fmt: skip
 
     return tried
 

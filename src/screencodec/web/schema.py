@@ -133,12 +133,16 @@ SERVER_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         ("status", "text", ""),
         # the viewer program runs (bridge.ALIVE_EVERY), while the page shows "Connected"
         ("alive", "", ""),
-        # unavailable: the host's reason why CONTROL cannot be had ("" if it can)
-        ("level", "view control", "unavailable"),
+        # unavailable: the host's reason why CONTROL cannot be had ("" if it can);
+        # reconnecting: true while the link is lost and taken up again (no level in use)
+        ("level", "view control", "unavailable reconnecting"),
         ("monitors", "list current", ""),
         ("stats", "fps kbps rtt skipped", ""),
-        # code: the host's Notice code (0: the bridge's own word: control refused or unanswered)
-        ("notice", "text", "code"),
+        # the host's counts of the agent's input it ignored, in words (input46)
+        ("ignored", "text", ""),
+        # code: the host's Notice code (0: the bridge's own word: control refused or unanswered);
+        # replayed: true when replayed to a reloaded page (its chat log only)
+        ("notice", "text", "code replayed"),
         # id, state: the agent's own line typed while the link was down: held
         # ("held") until the session is taken up again, or before the session
         # was joined ("waiting"), or never sent ("lost": the session ended);

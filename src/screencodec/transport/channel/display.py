@@ -96,7 +96,7 @@ def amount(size: float) -> str:
             if text == "1000" and k:  # 999.5 and up is the next unit's 1.0
                 return f"1.0 {units[k - 1][0]}"
             return f"{text} {unit}"
-    return f"{size:.0f} bytes"
+    return f"{size:.0f} bytes" if size != 1 else "1 byte"  # walk46: "1 bytes"
 
 
 def counted(n: int, noun: str) -> str:
@@ -116,4 +116,4 @@ def limit_amount(size: int) -> str:
             whole, part = divmod(size * 10**digits // scale, 10**digits)
             shown = f"{whole}.{part:0{digits}d}".rstrip("0").rstrip(".") if digits else f"{whole}"
             return f"{shown} {unit}"
-    return f"{size} bytes"
+    return f"{size} bytes" if size != 1 else "1 byte"

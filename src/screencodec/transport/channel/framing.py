@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import struct
 from enum import IntEnum
 
@@ -43,8 +45,11 @@ __all__ = [
     "read_frame",
     "read_header",
     "refusal_error",
+    "salvage",
     "send_refusal",
     "stop_listening",
+    "unread",
+    "write_open",
 ]
 
 MAGIC = b"SCDC"
@@ -138,6 +143,40 @@ async def read_body(reader: asyncio.StreamReader, size: int) -> bytes:
         raise TruncatedError(f"the connection broke inside a frame: {exc}") from None
 
 
+def unread(reader: asyncio.StreamReader) -> bytes:
+    """The bytes ``reader`` holds that nobody has read yet, even once it
+    raises: asyncio's StreamReader raises a reset before the bytes it got
+    ahead of it (connection_lost sets the exception over its buffer), and
+    a peer's last records, its orderly close, may be among them (close46:
+    sealed.py reads them after our own write met the peer's reset). Empty
+    where the reader keeps no such buffer."""
+    buffer = getattr(reader, "_buffer", None)  # asyncio's, on every loop (uvloop's too)
+    return bytes(buffer) if isinstance(buffer, (bytes, bytearray)) else b""
+
+
+def salvage(writer: asyncio.StreamWriter) -> bytes:
+    """What the kernel still holds for us on a connection whose transport
+    is closing after a write failed (a reset): asyncio closes the socket at
+    the loop's next turn, and what the peer sent last (its close record:
+    close46, a loop that had not read it yet when it wrote twice) went with
+    it. Returned, not fed to the reader: those bytes were never read, and a
+    reader that took them would count them heard (a transport paused, as a
+    silent link, heard a peer whose own close said it heard nothing:
+    close46b). Best effort: nothing on a socket closed already."""
+    sock = writer.get_extra_info("socket")
+    chunks: list[bytes] = []
+    with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
+        fd = sock.fileno()
+        if fd < 0:
+            return b""
+        # A duplicate of the descriptor: the transport's socket object is
+        # asyncio's (uvloop's a stand-in without recv); this one closes alone.
+        with socket.socket(fileno=os.dup(fd)) as dup:
+            while data := dup.recv(1 << 16, socket.MSG_DONTWAIT):
+                chunks.append(data)
+    return b"".join(chunks)
+
+
 async def read_frame(reader: asyncio.StreamReader, max_body: int) -> tuple[int, bytes]:
     """Read one frame; returns ``(type, body)``. Errors as in :func:`read_header`,
     and ProtocolError for EOF inside the body. Not cancellation-safe between
@@ -187,6 +226,17 @@ def _consume(task: asyncio.Future[None]) -> None:
     """Retrieve a finished waiter's outcome: the peer is gone either way."""
     if not task.cancelled():
         task.exception()
+
+
+def write_open(writer: asyncio.StreamWriter | asyncio.WriteTransport, data: bytes) -> bool:
+    """Write ``data`` unless ``writer``'s connection is closing (False then).
+    asyncio drops a write to a closed transport; uvloop, the relay's loop,
+    raises RuntimeError ("the handler is closed"): a peer that reset while
+    the relay awaited its directory read as a relay bug (lead47)."""
+    if writer.is_closing():
+        return False
+    writer.write(data)
+    return True
 
 
 async def send_refusal(writer: asyncio.StreamWriter, code: RefuseCode, detail: str, *,

@@ -35,7 +35,10 @@ An orderly close lingers: it sends RECORD_CLOSE, shuts its sending side, and
 reads on until the peer closes too. Closing a socket with unread data makes
 TCP reset the connection, and a peer whose write meets the reset loses what
 it had not read yet (asyncio drops it), which is our last message: the Bye.
-The reset also throws away what our kernel had not sent yet.
+The reset also throws away what our kernel had not sent yet. A peer that
+writes only after our lingering gave up meets the reset all the same; its
+channel then reads the close record from what it holds unread
+(:meth:`SecureChannel._close_lost`), not "the connection broke".
 
 Its waits follow the peer's progress (sendqueue.py), not a fixed time: what
 we wrote reaches a peer behind a slow link (a megabyte queued ahead of the
@@ -76,6 +79,8 @@ from screencodec.transport.channel.framing import (
     TruncatedError,
     close_writer,
     read_header,
+    salvage,
+    unread,
 )
 from screencodec.transport.channel.handshake import HandshakeResult
 from screencodec.transport.channel.limits import MAX_RECORD_BODY, Timeouts
@@ -193,6 +198,9 @@ class SecureChannel:
         self._said_warm = False  # this side (a viewer's) said HERE
         self._resumable = False  # see mark_resumable
         self._body_parts: list[bytes] = []  # a body being read, kept across a cancel
+        # What our kernel held when a write met the peer's reset (framing.salvage):
+        # looked through for the peer's close only, never delivered or counted heard.
+        self._salvaged = b""
         self._body_got = 0
         # When a recv() began waiting for its frame; None while nobody reads.
         # Idle is only judged while someone reads: a caller that stops reading
@@ -339,13 +347,14 @@ class SecureChannel:
                 handed = True
                 await self._writer.drain()
             except SessionClosedError as exc:  # sequence numbers exhausted, or the line is gone
-                self._lost = self._lost or not self._closed  # not a close here cutting the drain
-                await self.close(str(exc), linger=False)
-                exc.handed = handed
-                raise
+                cut = self._closed  # a close here cut the drain: its error stands
+                await self._close_lost(str(exc))
+                if cut:
+                    exc.handed = handed
+                    raise
+                raise SessionClosedError(self._close_reason, handed=handed) from None
             except (OSError, RuntimeError) as exc:
-                self._lost = self._lost or not self._closed
-                await self.close(f"the connection broke: {exc}", linger=False)
+                await self._close_lost(f"the connection broke: {exc}")
                 raise SessionClosedError(self._close_reason, handed=handed) from None
             if self._closed:  # closed while we waited for the peer to read
                 raise SessionClosedError(self._close_reason, handed=True)
@@ -380,10 +389,11 @@ class SecureChannel:
                         raise SessionClosedError(self._close_reason) from None
                     # Broken or hostile: tell the peer (it may be a bug there),
                     # but do not wait for it.
+                    if isinstance(exc, (TruncatedError, SessionClosedError)):  # the line broke
+                        await self._close_lost(str(exc))
+                        raise SessionClosedError(self._close_reason) from None
                     self._lost = True
                     await self.close(str(exc), linger=False)
-                    if isinstance(exc, TruncatedError):  # the line broke mid-record
-                        raise SessionClosedError(self._close_reason) from None
                     raise
                 finally:
                     self._reading_since = None
@@ -396,11 +406,7 @@ class SecureChannel:
                     self._on_keepalive(plaintext)
                     continue
                 if ftype == FrameType.RECORD_CLOSE:
-                    reason = safe_text(plaintext[:200].decode("utf-8", "replace"))
-                    # A peer that heard nothing from us did not end the
-                    # session: the line broke our way (a one-way failure).
-                    self._lost, self._peer_closed = True, not reason.startswith(SILENCE)
-                    await self.close(f"closed by peer: {reason}", notify_peer=False)
+                    await self._closed_by_peer(plaintext)
                     raise SessionClosedError(self._close_reason)
 
     async def close(
@@ -534,6 +540,60 @@ class SecureChannel:
         except Exception:  # best effort: the peer may be gone, quiet or stalled
             return
 
+    async def _closed_by_peer(self, plaintext: bytes) -> None:
+        """Close for the peer's RECORD_CLOSE (its ``plaintext``, the reason)."""
+        reason = safe_text(plaintext[:200].decode("utf-8", "replace"))
+        # A peer that heard nothing from us did not end the session: the
+        # line broke our way (a one-way failure).
+        self._lost, self._peer_closed = True, not reason.startswith(SILENCE)
+        await self.close(f"closed by peer: {reason}", notify_peer=False)
+
+    async def _close_lost(self, reason: str) -> None:
+        """Close for a broken line (``reason``), unless the peer's orderly
+        close is among what we hold unread: then for that, as :meth:`recv`
+        would have. close46: a peer that closed in order while we did not
+        read, and lingered until it gave up on us, resets our next write;
+        asyncio then raises the reset before the records it holds, and
+        "the connection broke: Connection lost" hid the peer's reason (and
+        made a resumable session try again)."""
+        found = None if self._closed else self._peer_close_unread()
+        self._salvaged = b""  # looked through: up to a kernel's buffer, not kept
+        if found is not None:
+            await self._closed_by_peer(found)
+            return
+        self._lost = self._lost or not self._closed  # not a close here cutting a wait
+        await self.close(reason, linger=False)
+
+    def _peer_close_unread(self) -> bytes | None:
+        """The reason in the peer's RECORD_CLOSE if the records we hold
+        unread (a record a recv() began, the reader's buffer, then what
+        :meth:`_salvage` kept) come to one, each opened in order; None at
+        the first that is cut short or fails. Messages before it are not
+        delivered: the channel closes (a recv() waiting raises the close's
+        reason)."""
+        data = b"".join(self._body_parts) if self._pending_header else b""
+        data += unread(self._reader) + self._salvaged
+        pending, at = self._pending_header, 0
+        while True:
+            if pending is None:
+                if len(data) - at < HEADER.size:
+                    return None
+                length, ftype = HEADER.unpack_from(data, at)
+                at += HEADER.size
+                if length < 1 or length - 1 > MAX_RECORD_BODY:
+                    return None
+                pending = ftype, length - 1
+            (ftype, size), pending = pending, None
+            if len(data) - at < size or ftype not in _RECORD_TYPES:
+                return None
+            body, at = data[at:at + size], at + size
+            try:
+                plaintext = self._opener.open(ftype, body)
+            except TransportError:  # tampered, or the keys are gone
+                return None
+            if ftype == FrameType.RECORD_CLOSE:
+                return plaintext
+
     def _taken(self) -> int:
         """Bytes of ours the peer's TCP acknowledged (as far as we can tell)."""
         return self._written - queued(self._writer.transport)
@@ -629,12 +689,22 @@ class SecureChannel:
         if self._writer.is_closing():
             # The transport is gone (peer reset, or closed under us); writing
             # on would only make asyncio log "socket.send() raised exception".
+            self._salvage()
             raise SessionClosedError("the connection is gone")
         sealed = self._sealer.seal(ftype, plaintext)
         self._writer.write(HEADER.pack(len(sealed) + 1, ftype))
         self._writer.write(sealed)
+        if self._writer.is_closing():  # the write met a reset
+            self._salvage()
         self._written += HEADER.size + len(sealed)
         self._last_sent = asyncio.get_running_loop().time()
+
+    def _salvage(self) -> None:
+        """Keep what the peer sent last, still in our kernel, before asyncio
+        closes the socket (framing.salvage): a close record there is read by
+        :meth:`_close_lost`. Not after our own close."""
+        if not self._closed:
+            self._salvaged += salvage(self._writer)
 
     def _idle_limit(self) -> float | None:
         """How long a silence ends the channel: once the session can resume
@@ -690,8 +760,7 @@ class SecureChannel:
                     try:
                         self._write_record(FrameType.RECORD_KEEPALIVE, PROBE)
                     except (OSError, RuntimeError, SessionClosedError) as exc:
-                        self._lost = True
-                        await self.close(f"keepalive failed: {exc}", linger=False)
+                        await self._close_lost(f"keepalive failed: {exc}")
                         return
                     self._last_probe = probe_at = now
                     probe_at += probe
@@ -713,8 +782,7 @@ class SecureChannel:
                     try:
                         self._write_record(FrameType.RECORD_KEEPALIVE, body)
                     except (OSError, RuntimeError, SessionClosedError) as exc:
-                        self._lost = True
-                        await self.close(f"keepalive failed: {exc}", linger=False)
+                        await self._close_lost(f"keepalive failed: {exc}")
                         return
                     self._said_warm = self._said_warm or warm is not None
                 # (While a send waits for the link, looked at again in a

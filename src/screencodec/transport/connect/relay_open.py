@@ -55,7 +55,10 @@ _RELAY_ANSWERS = {FrameType.RELAY_OK, FrameType.REFUSE, RELAY_REDIRECT}
 
 class _UnreachedError(TransportError):
     """The relay first dialled could not be reached or did not answer in
-    time (:func:`open_relay`): a reconnection tries its cluster's others."""
+    time (:func:`open_relay`): a reconnection tries its cluster's others.
+    ``at_redirect``: it was a relay a redirect named (``hop_answer``)."""
+
+    at_redirect = False
 
 
 class _NotARelayError(ProtocolError):
@@ -127,6 +130,7 @@ async def open_relay(host: str, port: int, role: int, code: str, token: bytes, *
                      on_ok: Callable[[bytes], None] | None = None,
                      stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None,
                      first_answer: float | None = None,
+                     hop_answer: float | None = None,
                      ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:  # fmt: skip
     """Connect to a relay, send RELAY_OPEN and return once a relay answers
     RELAY_OK, following up to :data:`MAX_REDIRECTS` redirects (each reported
@@ -135,7 +139,11 @@ async def open_relay(host: str, port: int, role: int, code: str, token: bytes, *
     made already (relay_race.first_connected). ``first_answer``: how long
     the first relay is given to answer, if not ``timeout`` (relay43: a
     relay that accepts and stays silent is left with a reset, and the
-    caller tries another).
+    caller tries another). ``hop_answer``: how long a relay a redirect
+    names is given to answer, if not ``timeout``; one that does not, or
+    cannot be reached, is :class:`_UnreachedError` too (relay46: a relay
+    whose directory still names a relay that froze sent an agent's
+    reconnection there, and it waited its whole 20 s; the caller asks again).
 
     Raises TransportError naming the address if it cannot be reached or does
     not answer within ``timeout``, ProtocolError if something else than a
@@ -144,27 +152,34 @@ async def open_relay(host: str, port: int, role: int, code: str, token: bytes, *
     for hop in range(MAX_REDIRECTS + 1):
         where = f"{host}:{port}"
         try:
-            reader, writer = (
-                stream if stream is not None and not hop else await open_stream(host, port, timeout)
-            )
+            if stream is not None and not hop:
+                reader, writer = stream
+            else:
+                dial = hop_answer if hop and hop_answer is not None else timeout
+                reader, writer = await open_stream(host, port, dial)
         except TransportError as exc:
-            if hop:
+            if hop and hop_answer is None:
                 raise
             unreached = _UnreachedError(str(exc))
             unreached.errno = exc.errno  # open_stream's: ECONNREFUSED, nothing listens
+            unreached.at_redirect = bool(hop)
             raise unreached from None
         try:
             writer.write(encode_open(role, code, token))
-            wait = first_answer if first_answer is not None and not hop else timeout
+            bound = hop_answer if hop else first_answer
+            wait = timeout if bound is None else bound
             try:
                 ftype, body = await wait_for(_relay_answer(reader, where), wait)
             except asyncio.TimeoutError:
                 # A reset: a relay that answers late must not take the
                 # connection's end for a host that stopped (a FIN).
                 reset_stream(writer)
-                raise (_UnreachedError if not hop else TransportError)(
-                    f"{where} did not answer in time: is it a screencodec relay?"
-                ) from None
+                late = f"{where} did not answer in time: is it a screencodec relay?"
+                if hop and hop_answer is None:
+                    raise TransportError(late) from None
+                unanswered = _UnreachedError(late)
+                unanswered.at_redirect = bool(hop)
+                raise unanswered from None
             if ftype == FrameType.RELAY_OK:
                 if on_ok is not None:
                     on_ok(body)

@@ -51,14 +51,19 @@ SHUN_FOR = 30.0
 
 class Shunned:
     """Relays that failed lately (:data:`SHUN_FOR`), to be tried last. Holds
-    no more than the addresses it is asked to order (bounded by the list)."""
+    one entry per address that failed within that time, no other; one
+    instance may be shared by callers ordering different lists (the
+    agent's, process-wide: connect/via_relay.py), and ordering one list
+    forgets nothing of another's (before relay46 it kept only the list's)."""
 
     def __init__(self, most: float = SHUN_FOR) -> None:
         self._until: dict[tuple[str, int], float] = {}
         self._most = most
 
     def failed(self, address: tuple[str, int]) -> None:
-        self._until[relay_address(*address)] = time.monotonic() + self._most
+        now = time.monotonic()
+        self._until = {a: t for a, t in self._until.items() if t > now}
+        self._until[relay_address(*address)] = now + self._most
 
     def answered(self, address: tuple[str, int]) -> None:
         self._until.pop(relay_address(*address), None)
@@ -66,8 +71,7 @@ class Shunned:
     def order(self, addresses: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
         """``addresses`` in their order, those that failed lately last."""
         now = time.monotonic()
-        keys = {relay_address(*a) for a in addresses}
-        self._until = {a: t for a, t in self._until.items() if t > now and a in keys}
+        self._until = {a: t for a, t in self._until.items() if t > now}
         fresh = [a for a in addresses if relay_address(*a) not in self._until]
         return fresh + [a for a in addresses if relay_address(*a) in self._until]
 
@@ -90,6 +94,8 @@ async def staggered_first(
     *,
     fatal: Callable[[BaseException], bool] = lambda exc: False,
     unused: Callable[[T], Awaitable[None]] | None = None,
+    again: Callable[[int, BaseException], float | None] | None = None,
+    until: float | None = None,
 ) -> Raced[T]:
     """Attempts ``attempt(0)`` .. ``attempt(count - 1)``, each started when
     all before it failed or ``stagger`` seconds passed with none finished
@@ -97,22 +103,53 @@ async def staggered_first(
     an error ``fatal`` calls so is raised at once; the others are stopped,
     and a result one had reached meanwhile is given to ``unused``. The
     host's registration and the agent's reconnection race their relays
-    through this one loop."""
+    through this one loop.
+
+    ``again`` and ``until`` (the loop's time): once every index was tried,
+    one whose attempt failed with an error for which ``again(index, error)``
+    gives a delay is attempted once more, that many seconds after its last
+    start at the soonest, until ``until`` (relay46: a relay whose answer was
+    a redirect to a relay that answers nothing is asked again, and its
+    directory's answer may have changed since: the host moved); None: not
+    again. ``failed`` keeps each index's last error."""
+    loop = asyncio.get_running_loop()
     tasks: dict[asyncio.Future[T], int] = {}
     failed: dict[int, BaseException] = {}
+    last_start: dict[int, float] = {}
+    redial: dict[int, float] = {}  # index -> its delay: failed, to be made again
+
+    def start(index: int) -> None:
+        tasks[asyncio.ensure_future(attempt(index))] = index
+        last_start[index] = loop.time()
+
+    def next_redial() -> tuple[int, float] | None:
+        """The index to attempt again soonest, and when; None: none may be."""
+        if until is None or not redial:
+            return None
+        at, index = min((last_start[i] + delay, i) for i, delay in redial.items())
+        return None if at >= until else (index, at)
+
     started = 0
     try:
         while True:
+            wait: float | None = None
             if started < count:
-                tasks[asyncio.ensure_future(attempt(started))] = started
+                start(started)
                 started += 1
+                wait = stagger if started < count else None
+            if started >= count and (soonest := next_redial()) is not None:
+                index, at = soonest
+                if at <= loop.time():
+                    del redial[index]
+                    start(index)
+                    soonest = next_redial()
+                wait = None if soonest is None else max(0.0, soonest[1] - loop.time())
             if not tasks:
-                return Raced(None, None, failed)
-            done, _ = await asyncio.wait(
-                tasks,
-                timeout=stagger if started < count else None,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
+                if wait is None:
+                    return Raced(None, None, failed)
+                await asyncio.sleep(wait)
+                continue
+            done, _ = await asyncio.wait(tasks, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
             for task in sorted(done, key=tasks.__getitem__):
                 index = tasks.pop(task)
                 exc = task.exception()
@@ -121,6 +158,8 @@ async def staggered_first(
                 if fatal(exc):
                     raise exc
                 failed[index] = exc
+                if again is not None and (delay := again(index, exc)) is not None:
+                    redial[index] = delay
     finally:
         for task in tasks:
             task.cancel()

@@ -26,7 +26,7 @@ from screencodec.transport.channel.framing import (
     close_writer,
 )
 from screencodec.transport.channel.limits import Timeouts
-from screencodec.transport.channel.sealed import SecureChannel
+from screencodec.transport.channel.sealed import SILENCE, SecureChannel
 from screencodec.transport.connect.direct import handshake_viewer
 from screencodec.transport.connect.registration import (
     BACKOFF_MAX,
@@ -57,7 +57,7 @@ from screencodec.transport.connect.relay_open import (
     redirect_target,
     reset_stream,
 )
-from screencodec.transport.connect.relay_race import FIRST_ANSWER, staggered_first
+from screencodec.transport.connect.relay_race import FIRST_ANSWER, Shunned, staggered_first
 from screencodec.transport.relay.protocol import (
     CLUSTER_MOST,
     ROLE_VIEWER,
@@ -141,6 +141,13 @@ _HELD: weakref.WeakSet[RelayPairing] = weakref.WeakSet()
 #: deployments) may each hold a session of the same code.
 _PAIRED: dict[tuple[str, int, str], RelayPairing] = {}
 _PAIRED_MOST = 256
+#: Relays through which a session of this process went silent lately
+#: (relay46): a reconnection dials them after the other relays its pairing
+#: knows. The agent's view learns of a frozen relay (SIGSTOP, a VM paused)
+#: by its own link's silence (10 s); dialled first, that relay held the
+#: reconnection FIRST_ANSWER (3 s) before the next was tried (measured: the
+#: picture moving again 13.1-14.6 s after the stop, of which 3 s at it).
+_SILENT = Shunned()
 
 
 def _paired(key: tuple[str, int, str]) -> bytes | None:
@@ -314,11 +321,18 @@ async def connect_via_relay(
         )
     channel = RelayChannel(reader, writer, result, is_host=False, peer=peer, timeouts=t)
     channel.resume_hold = pairing
+    at = relay_address(*(hops[-1] if hops else reached))
+    _SILENT.answered(at)
+    channel.add_close_listener(lambda ch: _went_silent(ch, at))
     if instead:
         channel.instead_of = (_hostport(relay_host, relay_port), _hostport(*reached))
     return channel
 
 
+#: Seconds after a relay that redirected to one that answered nothing was
+#: dialled before it is asked again, at first (doubling to FIRST_ANSWER):
+#: a reconnection's first backoff step (connect/reconnect.py).
+_ASK_AGAIN = 0.25
 #: What one relay's attempt may fail with and the next still be tried (a
 #: refusal is the cluster's one directory speaking: it ends the race).
 _NOT_A_REFUSAL = (_UnreachedError, _NotARelayError, SessionClosedError)
@@ -356,17 +370,35 @@ async def _through_cluster(
     async def unused(reached: _Reached) -> None:  # answered as another was taken
         await close_writer(reached.stream[1])
 
+    order = _SILENT.order(relays)  # relay46: one a session went silent through, last
+    asked: dict[int, int] = {}
+
+    def again(index: int, exc: BaseException) -> float | None:
+        """relay46: a relay that redirected to one that answered nothing or
+        could not be reached (the directory still names a relay that froze
+        or died) is asked again, its directory's answer changing once the
+        host moved: :data:`_ASK_AGAIN` after it was last dialled, doubling
+        to FIRST_ANSWER (one refused at once, a killed relay named, is
+        asked again as soon as a reconnection's backoff did before, when
+        the whole attempt failed with it)."""
+        if not (isinstance(exc, _UnreachedError) and exc.at_redirect):
+            return None
+        asked[index] = asked.get(index, 0) + 1
+        return min(FIRST_ANSWER, _ASK_AGAIN * 2.0 ** (asked[index] - 1))
+
     raced = await staggered_first(
-        len(relays),
-        lambda i: _reach(relays[i], code, token, timeout),
+        len(order),
+        lambda i: _reach(order[i], code, token, timeout),
         FIRST_ANSWER,
         fatal=lambda exc: not isinstance(exc, _NOT_A_REFUSAL),
         unused=unused,
+        again=again,
+        until=asyncio.get_running_loop().time() + timeout,
     )
     if raced.result is not None:
         hops[:], told[:] = raced.result.hops, raced.result.told
         return raced.result.where, raced.result.stream
-    first = raced.failed.get(0)
+    first = raced.failed.get(order.index(relays[0]))
     where = ", ".join(_hostport(*a) for a in relays[1:])
     n = len(relays) - 1
     error = TransportError(
@@ -400,5 +432,14 @@ async def _reach(where: tuple[str, int], code: str, token: bytes, timeout: float
         timeout=timeout,
         on_redirect=lambda h, p: hops.append((h, p)),
         on_ok=told.append,
+        hop_answer=FIRST_ANSWER,  # relay46: not a redirect's whole 20 s at a frozen relay
     )
     return _Reached(where, stream, hops, told)
+
+
+def _went_silent(channel: SecureChannel, relay: tuple[str, int]) -> None:
+    """A viewer's channel through ``relay`` closed: if by its own silence
+    (nothing heard for ``Timeouts.unanswered``: the relay froze, or the
+    line), that relay is dialled after the others for a while (:data:`_SILENT`)."""
+    if channel.broken and channel.close_reason.startswith(SILENCE):
+        _SILENT.failed(relay)

@@ -22,6 +22,7 @@ from screencodec.transport.input.xkeysyms import (
     _remappable,
     _typed,
 )
+from screencodec.transport.input.xrepeat import RepeatGuard
 
 __all__ = ["XTestKeys"]
 
@@ -44,6 +45,7 @@ class XTestKeys:
     _last_event: dict[int, float]
     _remapped: OrderedDict[int, int]
     _down: set[int]
+    _borrowed: set[int]
     _held: dict[int, int]
     _mods: dict[int, str]
     _suppressed: set[int]
@@ -51,6 +53,7 @@ class XTestKeys:
     _owner: int | None
     _made: dict[tuple[str, int], list[float]]
     _made_lock: threading.Lock
+    _repeat: RepeatGuard
     dropped_keys: int
     remaps: int
 
@@ -81,6 +84,13 @@ class XTestKeys:
         for other in [ks for ks, kc in self._held.items() if kc == keycode]:
             del self._held[other]
         self._held[keysym] = keycode
+        if keycode in self._down and keycode not in self._map.modifiers:
+            # The agent's keyboard repeats a held key (the page sends each
+            # repeat as a press). The X server drops a second press of a key
+            # that is down when it does not repeat that key itself (xrepeat
+            # turned its repeat off), so each is typed as a tap. A modifier
+            # is not repeated, as X would not.
+            self._release(keycode)
         self._press(keycode)
 
     def _key_up(self, keysym: int) -> None:
@@ -188,15 +198,34 @@ class XTestKeys:
         self._owner = None
 
     def _press(self, keycode: int) -> None:
+        if keycode not in self._down and self._down_at_server(keycode):
+            # Someone else holds it (the customer's own keyboard, another
+            # XTEST client): X has one master keyboard and drops a second
+            # press of a held key, and our release would end theirs
+            # (review45: their held g stopped repeating). Neither is sent;
+            # the key is theirs, typing what they type, until they let go.
+            self._borrowed.add(keycode)
+            return
+        self._borrowed.discard(keycode)
+        self._repeat.keep()  # the server's repeat still off for our keys
         self._made_press("key", keycode)
         self._fake(self._disp, self._X.KeyPress, keycode)
         self._down.add(keycode)
         self._last_event[keycode] = time.monotonic()
 
     def _release(self, keycode: int) -> None:
+        if keycode in self._borrowed:  # never pressed by us (_press): not ours to let go of
+            self._borrowed.discard(keycode)
+            return
         self._fake(self._disp, self._X.KeyRelease, keycode)
         self._down.discard(keycode)
         self._last_event[keycode] = time.monotonic()
+
+    def _down_at_server(self, keycode: int) -> bool:
+        """Whether X's core keyboard holds ``keycode`` down now (a round
+        trip: QueryKeymap, the master's keys, every device's presses)."""
+        keys = self._disp.query_keymap()
+        return bool(keys[keycode >> 3] & (1 << (keycode & 7)))
 
     # -- the keymap ---------------------------------------------------------
 

@@ -118,6 +118,8 @@ class _Keymap:
         self.rows: dict[int, tuple[int, ...]] = {first + i: tuple(r) for i, r in enumerate(rows)}
         modmap = [set(kcs) - {0} for kcs in disp.get_modifier_mapping()]
         in_mods = set().union(*modmap)
+        #: The keycodes in the modifier map (X never repeats them).
+        self.modifiers: set[int] = in_mods
         self.level3 = next(
             (kc for kc, r in self.rows.items() if r[:1] == (_LEVEL3,) and kc in in_mods), None
         )

@@ -13,8 +13,10 @@ seen too, and so is input from any other source, another XTEST client
 included: anything that is not the agent is the local user.
 
 Held keys repeat without new raw presses (the server's autorepeat is not a
-device event; a report flagged as a repeat is ignored all the same), so an
-agent holding a key is never taken for the local user.
+device event; a report flagged as a repeat is ignored all the same), so the
+customer holding a key is one press. The agent's keys get no server repeat
+(keyrep45): its own keyboard's repeats come as presses the injector makes
+and claims, so an agent holding a key is never taken for the local user.
 """
 
 from __future__ import annotations

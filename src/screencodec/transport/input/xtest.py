@@ -38,6 +38,11 @@ ISO_Level3_Shift key in the modifier map) keysyms found only there are
 remapped like absent ones. Mode_switch selects a group under XKB, not a
 level, and is never pressed for the agent.
 
+A key someone else holds down at the server (the local user's own
+keyboard, another XTEST client) is neither pressed nor released for the
+agent (``_borrowed``): X has one master keyboard, drops a second press of a
+held key, and would take the agent's release for the holder's (input46).
+
 A keysym it cannot type is dropped and counted (``dropped_keys``), never
 raised into the session. Only printable keysyms get this treatment: a named
 key (Tab, arrows, F-keys, modifiers) is pressed as it is with the agent's own
@@ -79,6 +84,7 @@ from screencodec.errors import CaptureError
 from screencodec.transport.input.base import InputInjector
 from screencodec.transport.input.xdisplay import _CUT_TIMEOUT, ANSWER_WITHIN, _open_display
 from screencodec.transport.input.xkeysyms import _Keymap
+from screencodec.transport.input.xrepeat import RepeatGuard
 from screencodec.transport.input.xwatch import PollingWatcher
 from screencodec.transport.input.xworker import PASTE_SETTLE, XTestWorker
 
@@ -111,7 +117,9 @@ class XTestInjector(InputInjector, XTestWorker):
     Worker state: the cached keymap (re-read when a MappingNotify says
     another client changed it); ``_held``, the keysyms the agent holds and
     the keycode each was pressed on; ``_down``, the keycodes and ``_buttons``
-    the buttons this injector holds down at the server; ``_mods``, the
+    the buttons this injector holds down at the server; ``_borrowed``, the
+    keycodes the agent pressed while someone else held them (not sent, and
+    their release not sent either); ``_mods``, the
     agent's held Shift and AltGr keycodes by kind, of which ``_suppressed``
     are released for the moment because the last printable key needed them
     up; ``_fakes``, the Shift and AltGr the injector pressed itself, and
@@ -176,6 +184,8 @@ class XTestInjector(InputInjector, XTestWorker):
         scr = self._disp.screen()
         self._size = (int(scr.width_in_pixels), int(scr.height_in_pixels))
         self._map = _Keymap(self._disp)
+        #: The server's auto-repeat off for the XTEST keyboard (keyrep45).
+        self._repeat = RepeatGuard(display)
         self._stale = False
         self._own_changes: Counter[int] = Counter()  # MappingNotify our remaps will cause
         self._slots = remap_slots
@@ -186,6 +196,7 @@ class XTestInjector(InputInjector, XTestWorker):
         self._remapped: OrderedDict[int, int] = OrderedDict()
         self._buttons: set[int] = set()
         self._down: set[int] = set()
+        self._borrowed: set[int] = set()
         self._held: dict[int, int] = {}
         self._mods: dict[int, str] = {}
         self._suppressed: set[int] = set()
@@ -388,6 +399,7 @@ class XTestInjector(InputInjector, XTestWorker):
         if self._worker.is_alive():
             with contextlib.suppress(OSError):  # closed already: EBADF
                 self._socket.shutdown(socket.SHUT_RDWR)
+            self._repeat.cut()  # its restore may wait on the same server
             self._worker.join(_CUT_TIMEOUT)
 
     def server_gone(self, why: str) -> None:

@@ -201,6 +201,7 @@ class XTestWorker(XTestKeys):
             self._fake(self._disp, self._X.KeyRelease, k)
         self._buttons.clear()
         self._down.clear()
+        self._borrowed.clear()
         self._held.clear()
         self._mods.clear()
         self._suppressed.clear()
@@ -248,3 +249,9 @@ class XTestWorker(XTestKeys):
         finally:  # whatever failed above: the connection is closed, its socket released
             disp, self._disp = self._disp, None
             _close_display(disp)
+            # The XTEST keyboard's repeat back, on a server that may answer
+            # (a lost or silent one: its connection is only closed).
+            if self.lost is None:
+                self._repeat.restore()
+            else:
+                self._repeat.close()

@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncGenerator
 
 from screencodec.transport.aio import wait_for
-from screencodec.transport.channel.framing import RefuseCode, send_refusal
+from screencodec.transport.channel.framing import RefuseCode, send_refusal, write_open
 from screencodec.transport.relay.cluster import RelayCluster
 from screencodec.transport.relay.directory import DirectoryUnavailableError
 from screencodec.transport.relay.limits import rejoin_key
@@ -187,9 +187,9 @@ class RelayAdmission(RelayCluster):
         self.stats.redirected += 1
         self.metrics.redirected()
         log_event("redirect", session=self._tag(code), addr=ip, role=role, to=holder.relay)
-        writer.write(encode_redirect(holder.relay))
-        with contextlib.suppress(OSError, asyncio.TimeoutError):
-            await wait_for(writer.drain(), 1.0)
+        if write_open(writer, encode_redirect(holder.relay)):  # the viewer may be gone
+            with contextlib.suppress(OSError, asyncio.TimeoutError):
+                await wait_for(writer.drain(), 1.0)
         return True
 
 

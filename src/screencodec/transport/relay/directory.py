@@ -72,9 +72,11 @@ class Directory(abc.ABC):
     and :meth:`renew` atomic with respect to every relay sharing them."""
 
     @abc.abstractmethod
-    async def claim(self, code: str, verifier: bytes, relay: str, ttl: float) -> ClaimResult:
+    async def claim(self, code: str, verifier: bytes, relay: str, ttl: float, *,
+                    mark: bytes = b"") -> ClaimResult:
         """Claim ``code`` for ``relay`` for ``ttl`` seconds, or reclaim it with
-        the same verifier (moving it to ``relay``)."""
+        the same verifier (moving it to ``relay``). ``mark`` names this claim
+        for :meth:`unclaim` (a relay draws a new one per registration)."""
 
     @abc.abstractmethod
     async def renew(self, claims: Mapping[str, bytes], relay: str, ttl: float) -> set[str]:
@@ -84,14 +86,18 @@ class Directory(abc.ABC):
         registration is live. Returns the codes that someone else holds now:
         the relay must drop those registrations."""
 
-    async def unclaim(self, code: str, verifier: bytes, relay: str, ttl: float) -> None:  # noqa: B027
+    async def unclaim(self, code: str, verifier: bytes, relay: str, ttl: float, *,  # noqa: B027
+                      mark: bytes = b"") -> None:
         """Give back a claim :meth:`claim` just made for ``relay`` whose
         registration ended before the relay served it (its connection reset
         while the claim awaited the directory: relay44): if the claim still
-        names ``relay`` under ``verifier``, it goes back to what it replaced
-        (the same verifier at another relay: the host moved there) for
-        ``ttl``, or away if it replaced nothing. A directory without it
-        leaves the claim to the holder's next :meth:`renew`."""
+        names ``relay`` under ``verifier`` and the code's last claim was the
+        one made with ``mark``, it goes back to what it replaced (the same
+        verifier at another relay: the host moved there) for ``ttl``, or
+        away if it replaced nothing. The mark keeps a late unclaim from
+        undoing the same host's newer claim at the same relay (it moved
+        r2 -> r1 -> r2 meanwhile: review44b). A directory without it leaves
+        the claim to the holder's next :meth:`renew`."""
 
     @abc.abstractmethod
     async def release(self, code: str, verifier: bytes) -> None:
@@ -225,8 +231,9 @@ class MemoryDirectory(Directory):
                  max_counters: int = 100_000) -> None:
         self._clock = clock
         self._claims: dict[str, tuple[bytes, str, float]] = {}
-        #: What each code's last claim replaced (unclaim gives it back).
-        self._replaced: dict[str, tuple[bytes, str, float] | None] = {}
+        #: What each code's last claim replaced, and that claim's mark
+        #: (unclaim gives it back).
+        self._replaced: dict[str, tuple[tuple[bytes, str, float] | None, bytes]] = {}
         self._ended: dict[str, tuple[str, float, bytes]] = {}  # code -> (why, until, tag)
         #: (code, pair tag) -> (when its host was last heard from, until when kept)
         self._lost: dict[tuple[str, bytes], tuple[float, float]] = {}
@@ -242,21 +249,26 @@ class MemoryDirectory(Directory):
             return None
         return entry
 
-    async def claim(self, code: str, verifier: bytes, relay: str, ttl: float) -> ClaimResult:
+    async def claim(self, code: str, verifier: bytes, relay: str, ttl: float, *,
+                    mark: bytes = b"") -> ClaimResult:
         entry = self._live(code)
         if entry is not None and not hmac.compare_digest(entry[0], verifier):
             return ClaimResult.IN_USE
         self._claims[code] = (verifier, relay, self._clock() + ttl)
-        self._replaced[code] = entry  # for unclaim
+        self._replaced[code] = (entry, mark)  # for unclaim
         self._ended.pop(code, None)
         self._lost.pop((code, pair_tag(verifier)), None)
         return ClaimResult.NEW if entry is None else ClaimResult.RECLAIMED
 
-    async def unclaim(self, code: str, verifier: bytes, relay: str, ttl: float) -> None:
+    async def unclaim(self, code: str, verifier: bytes, relay: str, ttl: float, *,
+                      mark: bytes = b"") -> None:
         entry = self._live(code)
-        if entry is None or entry[0] != verifier or entry[1] != relay:
-            return
-        was = self._replaced.pop(code, None)
+        last = self._replaced.get(code)
+        if (entry is None or not hmac.compare_digest(entry[0], verifier) or entry[1] != relay
+                or last is None or last[1] != mark):
+            return  # another's claim, held elsewhere, or a newer claim than the mark's
+        del self._replaced[code]
+        was = last[0]
         if was is None:
             del self._claims[code]
         else:

@@ -17,7 +17,16 @@ from screencodec.transport.channel.limits import HANDSHAKE_FRAME_MAX
 from screencodec.transport.relay.directory import Directory
 from screencodec.transport.relay.protocol import address_key
 
-__all__ = ["RelayLimits", "SharedLimits", "rejoin_key"]
+__all__ = ["CLAIM_TTL_MOST", "RelayLimits", "SharedLimits", "rejoin_key"]
+
+#: The longest ``RelayLimits.claim_ttl`` (s), and so the longest a code stays
+#: taken once the relay that held it died without giving it back (killed,
+#: its machine gone) and its host never came back: the claim is renewed by
+#: that relay's heartbeat alone and expires ``claim_ttl`` after its last
+#: one (relay46 measured 199.7 s with 200). Longer would also outlast what a
+#: host waits for the grace after a Redis restart, which lasts ``claim_ttl``
+#: (connect/registration.RECOVERING_MOST, 300 s): its first user was sent away.
+CLAIM_TTL_MOST = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +35,8 @@ class RelayLimits:
 
     ``claim_ttl``: how long a claim outlives its host's control connection
     (the window in which only that host can take the code back); renewed
-    every ``claim_ttl / 3`` while the host is connected.
+    every ``claim_ttl / 3`` while the host is connected. At most
+    :data:`CLAIM_TTL_MOST` (a relay refuses more: ConfigError).
     ``handshake_timeout``: a paired stream must complete the end-to-end
     handshake (the host's CONFIRM has passed) within this, or it is cut.
     ``joins_per_minute``: viewer joins per address (IPv4 address, IPv6

@@ -183,8 +183,10 @@ redis.call('SET', KEYS[7], '1')
 """
 # KEYS[1] claim key, KEYS[2] its ended key, KEYS[3] the lost key of this
 # verifier's registration, KEYS[4..8] as above, KEYS[9] what the claim
-# replaced (kept for _UNCLAIM); ARGV: value, verifier hex,
-# ttl ms, grace ms, window ms, then the epochs. {1 new, 2 reclaimed, 0 in
+# replaced (kept for _UNCLAIM: '<mark hex> <the value replaced>', the value
+# empty if none); ARGV: value, verifier hex,
+# ttl ms, grace ms, window ms, then the epochs, then the claim's mark (hex).
+# {1 new, 2 reclaimed, 0 in
 # use, 3 recovering (no claim is new while the relays may not have
 # re-created theirs); the epoch}. A claim forgets
 # that the code's session ended, and that its own registration was lost
@@ -194,13 +196,14 @@ local v = redis.call('GET', KEYS[1])
 if not v then
   if redis.call('EXISTS', KEYS[5]) == 1 then return {3, epoch} end
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-  redis.call('DEL', KEYS[2], KEYS[3], KEYS[9])
+  redis.call('DEL', KEYS[2], KEYS[3])
+  redis.call('SET', KEYS[9], ARGV[9] .. ' ', 'PX', ARGV[3])
   return {1, epoch}
 end
 if string.sub(v, 1, 64) == ARGV[2] then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
   redis.call('DEL', KEYS[2], KEYS[3])
-  redis.call('SET', KEYS[9], v, 'PX', ARGV[3])
+  redis.call('SET', KEYS[9], ARGV[9] .. ' ' .. v, 'PX', ARGV[3])
   return {2, epoch}
 end
 return {0, epoch}
@@ -258,13 +261,18 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 return now - tonumber(v)
 """
 # KEYS[1] claim key, KEYS[2] what the code's last claim replaced (_CLAIM's
-# KEYS[9]); ARGV: the value this relay's claim set, ttl ms. A claim still
-# this relay's goes back to what it replaced, or away.
+# KEYS[9]); ARGV: the value this relay's claim set, ttl ms, the claim's
+# mark (hex). A claim still this relay's, and the code's last, goes back
+# to what it replaced, or away.
 _UNCLAIM = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local was = redis.call('GET', KEYS[2])
+local last = redis.call('GET', KEYS[2])
+if not last then return 0 end
+local mark = ARGV[3] .. ' '
+if string.sub(last, 1, #mark) ~= mark then return 0 end
+local was = string.sub(last, #mark + 1)
 redis.call('DEL', KEYS[2])
-if was then redis.call('SET', KEYS[1], was, 'PX', ARGV[2]) else redis.call('DEL', KEYS[1]) end
+if was ~= '' then redis.call('SET', KEYS[1], was, 'PX', ARGV[2]) else redis.call('DEL', KEYS[1]) end
 return 1
 """
 # KEYS[1] claim key; ARGV[1] verifier hex.
@@ -379,7 +387,8 @@ class RedisDirectory(Directory):
             raise DirectoryUnavailableError(
                 f"session directory unavailable: {type(exc).__name__}") from None
 
-    async def claim(self, code: str, verifier: bytes, relay: str, ttl: float) -> ClaimResult:
+    async def claim(self, code: str, verifier: bytes, relay: str, ttl: float, *,
+                    mark: bytes = b"") -> ClaimResult:
         value = f"{verifier.hex()} {relay}"
         got = await self._run(self._claim(keys=[self._key("claim", code),
                                                 self._key("ended", code),
@@ -388,7 +397,7 @@ class RedisDirectory(Directory):
                                                 self._key("replaced", code)],
                                           args=[value, verifier.hex(), int(ttl * 1000),
                                                 int(ttl * 1000), _window(ttl),
-                                                *self._epochs()]))
+                                                *self._epochs(), mark.hex()]))
         self._knew(got[-1])
         return {1: ClaimResult.NEW, 2: ClaimResult.RECLAIMED,
                 3: ClaimResult.RECOVERING}.get(int(got[0]), ClaimResult.IN_USE)
@@ -448,9 +457,11 @@ class RedisDirectory(Directory):
         self._knew(results[-1][-1])
         return {code for code, (kept, _) in zip(codes, results, strict=True) if not int(kept)}
 
-    async def unclaim(self, code: str, verifier: bytes, relay: str, ttl: float) -> None:
+    async def unclaim(self, code: str, verifier: bytes, relay: str, ttl: float, *,
+                      mark: bytes = b"") -> None:
         await self._run(self._unclaim(keys=[self._key("claim", code), self._key("replaced", code)],
-                                      args=[f"{verifier.hex()} {relay}", int(ttl * 1000)]))
+                                      args=[f"{verifier.hex()} {relay}", int(ttl * 1000),
+                                            mark.hex()]))
 
     async def release(self, code: str, verifier: bytes) -> None:
         await self._run(self._release(keys=[self._key("claim", code)], args=[verifier.hex()]))

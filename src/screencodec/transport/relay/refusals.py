@@ -10,6 +10,8 @@ from screencodec.transport.relay.protocol import ENDED_RELEASED, ENDED_STOPPED
 __all__: list[str] = []
 
 _TOO_MANY_JOINS = "too many join attempts from this address; wait a minute"
+#: What a draining relay tells a connection it no longer serves.
+_SHUTTING_DOWN = "relay shutting down"
 #: How a host's registration ended, when that ends its session: what a viewer
 #: naming the code is told (EndedSessions).
 _ENDED = {"released": ENDED_RELEASED, "closed by the host": ENDED_STOPPED}

@@ -69,7 +69,7 @@ from screencodec.transport.relay.directory import (
     MemoryDirectory,
 )
 from screencodec.transport.relay.hosts import RelayHosts
-from screencodec.transport.relay.limits import RelayLimits, SharedLimits
+from screencodec.transport.relay.limits import CLAIM_TTL_MOST, RelayLimits, SharedLimits
 from screencodec.transport.relay.observe import RelayMetrics, RelayStats, log_event
 from screencodec.transport.relay.protocol import (
     ROLE_HOST_CONTROL,
@@ -81,10 +81,11 @@ from screencodec.transport.relay.protocol import (
 )
 from screencodec.transport.relay.refusals import (
     _ENDED,  # noqa: F401
+    _SHUTTING_DOWN,
     _TOO_MANY_JOINS,  # noqa: F401
     _not_heard,  # noqa: F401
 )
-from screencodec.transport.relay.sessions import EndedSessions, Registration
+from screencodec.transport.relay.sessions import EndedSessions, Registration, Settling
 from screencodec.transport.relay.splice import Tap, is_spliced
 from screencodec.transport.relay.viewers import (
     STALL_GRACE,  # noqa: F401
@@ -138,6 +139,11 @@ class Relay(RelayViewers, RelayHosts):
         self._host = host
         self._port = port
         self.limits = limits or RelayLimits()
+        if not self.limits.claim_ttl <= CLAIM_TTL_MOST:
+            # relay46: a code whose relay died stays taken claim_ttl (a
+            # claim_ttl of 1e9 s: for good).
+            raise ConfigError(f"--claim-ttl: {self.limits.claim_ttl:g} s is longer than"
+                              f" {CLAIM_TTL_MOST:g} s")  # fmt: skip
         self._tap = tap
         self.directory = directory or MemoryDirectory()
         if advertise is not None:
@@ -155,6 +161,9 @@ class Relay(RelayViewers, RelayHosts):
             raise ConfigError(f"--public-name: {exc}") from None
         self._server: asyncio.Server | None = None
         self._sessions: dict[str, Registration] = {}
+        # Codes whose registrations here await their claim (hosts.py
+        # _claim_here), each set once the last is served or given back.
+        self._settling: dict[str, Settling] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
         self._pairs: set[asyncio.Event] = set()
@@ -249,6 +258,11 @@ class Relay(RelayViewers, RelayHosts):
         self._server = await asyncio.start_server(
             self._accepted, self._host, self._port, backlog=1024
         )
+        # The port bound (port 0: the kernel's pick): a drain stops
+        # listening, and `advertise` then named port 0, so a draining relay
+        # took its own claims for another's and redirected viewers to itself
+        # (review47).
+        self._port = self.port
         await self._announce()
         self._heartbeat = asyncio.ensure_future(self._renew_claims())
         log_event(
@@ -357,7 +371,7 @@ class Relay(RelayViewers, RelayHosts):
         self._per_address[key] = self._per_address.get(key, 0) + 1
         try:
             if self._draining:
-                await self._refuse(writer, RefuseCode.BUSY, "relay shutting down", ip)
+                await self._refuse(writer, RefuseCode.BUSY, _SHUTTING_DOWN, ip)
             elif len(self._writers) > self.limits.max_connections:
                 await self._refuse(writer, RefuseCode.BUSY, "relay at capacity", ip)
             elif self._per_address[

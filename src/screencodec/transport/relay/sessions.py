@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from screencodec.errors import TransportError
 from screencodec.transport.relay.splice import PairControl
 
-__all__ = ["EndedSessions", "EvictedError", "Pairing", "Registration", "ended_for"]
+__all__ = [
+    "EndedSessions",
+    "EvictedError",
+    "Pairing",
+    "Registration",
+    "Settling",
+    "ended_for",
+]
 
 #: What a waiting viewer receives once the host attached: the host's data
 #: stream and an event the viewer's task sets when the pair is over.
@@ -25,6 +32,20 @@ Pairing = tuple[asyncio.StreamReader, asyncio.StreamWriter, asyncio.Event]
 
 class EvictedError(TransportError):
     """A waiting viewer cut to make room for a newer one."""
+
+
+class Settling(asyncio.Event):
+    """Set once no registration of a code here awaits its claim any more
+    (hosts.py, _claim_here): one for every registration of the code at
+    once, counted in :attr:`claims`. Before (review47) each registration
+    had its own, and a second one (a stranger with the code and a wrong
+    secret, refused CODE_IN_USE at once) took the first's place and removed
+    it as it ended: a viewer that came next was told "no such session code"
+    while the host's claim was still in progress."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.claims = 0
 
 
 @dataclass(eq=False, slots=True)
@@ -48,6 +69,9 @@ class Registration:
     heard: float = field(default_factory=time.monotonic)
     pending: list[tuple[bytes, asyncio.Future[Pairing], str]] = field(default_factory=list)
     handshaking: list[PairControl] = field(default_factory=list)
+    #: A host data connection was matched to a join of it: the host took
+    #: this registration (relay46: not one its race gave up on).
+    attached: bool = False
 
     def make_room(self, key: str, per_address: int) -> bool:
         """Before a join from address key ``key`` waits: if that address

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from screencodec.errors import ProtocolError, TransportError
-from screencodec.transport.channel.framing import HEADER, FrameType
+from screencodec.transport.channel.framing import HEADER, FrameType, write_open
 
 __all__ = ["PairControl", "PairStreams", "Tap", "forward_handshake", "is_spliced", "splice"]
 
@@ -101,7 +101,7 @@ async def forward_handshake(src: asyncio.StreamReader, dst: asyncio.StreamWriter
             header = await src.readexactly(HEADER.size)
         except asyncio.IncompleteReadError as exc:
             if exc.partial:
-                dst.write(exc.partial)  # let the far end see the truncation
+                write_open(dst, exc.partial)  # let the far end see the truncation
             return False
         length, ftype = HEADER.unpack(header)
         if length < 1 or length - 1 > max_body:
@@ -110,7 +110,8 @@ async def forward_handshake(src: asyncio.StreamReader, dst: asyncio.StreamWriter
             body = await src.readexactly(length - 1)
         except asyncio.IncompleteReadError:
             raise TransportError(f"{direction}: stream truncated inside a frame") from None
-        dst.write(header + body)
+        if not write_open(dst, header + body):
+            return False  # the far end went: its own read ends the pair
         if control is not None:
             _progress(control, direction, ftype)
         if tap is not None:
@@ -166,7 +167,7 @@ class _Splice(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         assert self.peer is not None
-        self.peer.write(data)
+        write_open(self.peer, data)  # dropped once the peer is closing
         self.count += len(data)
         self.last = self.loop.time()
         if self.tap is not None:

@@ -13,7 +13,13 @@ import time
 
 from screencodec.errors import TransportError
 from screencodec.transport.aio import wait_for
-from screencodec.transport.channel.framing import FrameType, RefuseCode, close_writer, encode_frame
+from screencodec.transport.channel.framing import (
+    FrameType,
+    RefuseCode,
+    close_writer,
+    encode_frame,
+    write_open,
+)
 from screencodec.transport.relay.admission import RelayAdmission, _add
 from screencodec.transport.relay.cluster import MEMBERS_WAIT
 from screencodec.transport.relay.directory import DirectoryUnavailableError
@@ -24,7 +30,7 @@ from screencodec.transport.relay.protocol import (
     encode_viewer_ok,
     pair_tag,
 )
-from screencodec.transport.relay.refusals import _TOO_MANY_JOINS, _not_heard
+from screencodec.transport.relay.refusals import _SHUTTING_DOWN, _TOO_MANY_JOINS, _not_heard
 from screencodec.transport.relay.sessions import EvictedError, Pairing, Registration
 from screencodec.transport.relay.splice import PairControl, PairStreams, is_spliced, splice
 
@@ -34,6 +40,10 @@ __all__ = ["STALL_GRACE", "RelayViewers"]
 #: own round trip, before a newcomer may cut it: far longer than a real
 #: viewer takes to compute its PAKE answer (sessions.py, evict_handshake).
 STALL_GRACE = 1.0
+
+#: Seconds at most a viewer waits for a registration of its code here to be
+#: claimed (a directory's round trip as a rule; a stalled one's timeout).
+SETTLE_MOST = 10.0
 
 
 class RelayViewers(RelayAdmission):
@@ -52,9 +62,19 @@ class RelayViewers(RelayAdmission):
         # the relay it is sent to counts it. The session's guess budget is
         # checked only where the session is served.
         named = tag if any(tag) else None
-        reg = self._sessions.get(code)
+        reg, _ = await self._settled(code)
         if reg is None:
             if await self._redirect(writer, code, ip, "viewer", named):
+                return
+            # A registration of the code may have begun here while the
+            # directory answered (its claim then named this relay): the
+            # agent dialling the relay its host moves to (flake47b,
+            # failover42_cli: 1 of 12 runs at load 7-10).
+            reg, waited = await self._settled(code)
+            if reg is None and waited and await self._redirect(writer, code, ip, "viewer", named):
+                return
+            if self._draining:  # its registration answered as a drain began (hosts.py)
+                await self._refuse(writer, RefuseCode.BUSY, _SHUTTING_DOWN, ip, session=code)
                 return
             async with contextlib.aclosing(self._claim_may_come(ip)) as looks:
                 async for _ in looks:
@@ -92,7 +112,9 @@ class RelayViewers(RelayAdmission):
         reg.pending.append(entry)
         _add(self._announced, reg.host_key, +1)
         try:
-            reg.writer.write(encode_frame(FrameType.RELAY_INCOMING, join_id + ip.encode()[:64]))
+            incoming = encode_frame(FrameType.RELAY_INCOMING, join_id + ip.encode()[:64])
+            if not write_open(reg.writer, incoming):  # reset while this join awaited the directory
+                raise TransportError("the host's control connection closed")
             host_reader, host_writer, done = await wait_for(
                 fut, self.limits.pair_timeout, dropped=_unpaired
             )
@@ -206,8 +228,9 @@ class RelayViewers(RelayAdmission):
             # The viewer is told which registration it is paired with, to
             # name when it reconnects (only that one's end is its session's),
             # and to which relays it may name it: this cluster's.
-            writer.write(encode_viewer_ok(pair_tag(reg.verifier), self._cluster()))
-            host_writer.write(encode_frame(FrameType.RELAY_OK))
+            # Either may have gone meanwhile: splice then ends on its stream.
+            write_open(writer, encode_viewer_ok(pair_tag(reg.verifier), self._cluster()))
+            write_open(host_writer, encode_frame(FrameType.RELAY_OK))
             why = await splice(
                 streams,
                 idle_timeout=self.limits.idle_timeout,
@@ -241,6 +264,19 @@ class RelayViewers(RelayAdmission):
                 bytes=forwarded,
                 seconds=round(loop.time() - started, 3),
             )
+
+    async def _settled(self, code: str) -> tuple[Registration | None, bool]:
+        """The registration serving ``code`` here, once none of its
+        registrations here awaits its claim (at most :data:`SETTLE_MOST`),
+        and whether it waited for one. In that moment the claim may name this
+        relay, which holds nothing yet (or gives the claim back, its host
+        gone meanwhile): a viewer was told "no such session code", and an
+        agent gives up on that (lead47)."""
+        settling = self._settling.get(code)
+        if settling is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await wait_for(settling.wait(), SETTLE_MOST)
+        return self._sessions.get(code), settling is not None
 
     def _evict_one(self, reg: Registration) -> bool:
         if reg.evict_handshake(asyncio.get_running_loop().time(), STALL_GRACE):

@@ -80,10 +80,18 @@ class Capabilities(MessageBase):
     #: so as the session is joined, before any offer (files41). Not in
     #: :meth:`full` (the Viewer adds it, as EARLY_CHAT).
     FILE_NOTICES: ClassVar[int] = 256
+    #: It reads ``Notice.KEYS_IGNORED``: the host counts the key presses of
+    #: this agent it ignored while its user used their own mouse or
+    #: keyboard (words45). Not in :meth:`full` (the Viewer adds it).
+    KEY_COUNTS: ClassVar[int] = 512
+    #: With KEY_COUNTS: it reads ``Notice.KEYS_IGNORED``'s four figures
+    #: (keys, pointer moves, clicks, scrolls: input46), not the keys alone.
+    #: Not in :meth:`full` (the Viewer adds it).
+    INPUT_COUNTS: ClassVar[int] = 1024
     #: The flag bits this version knows; a newer viewer's others are dropped.
     KNOWN_FLAGS: ClassVar[int] = (RECEIPTS | ZSTD_MED | COMPACT | COMPACT_RECTS | NO_FILES
                                   | EARLY_CHAT | CLIPBOARD | BYE_NOTICES
-                                  | FILE_NOTICES)  # fmt: skip
+                                  | FILE_NOTICES | KEY_COUNTS | INPUT_COUNTS)  # fmt: skip
 
     @classmethod
     def full(cls, *, compact: bool = True) -> Capabilities:
@@ -95,7 +103,8 @@ class Capabilities(MessageBase):
         read the host's raw messages and expect every delta as an Update."""
         ops = sum(1 << op for op in Op)
         flags = cls.KNOWN_FLAGS & ~(cls.NO_FILES | cls.EARLY_CHAT | cls.CLIPBOARD
-                                    | cls.BYE_NOTICES | cls.FILE_NOTICES)  # fmt: skip
+                                    | cls.BYE_NOTICES | cls.FILE_NOTICES
+                                    | cls.KEY_COUNTS | cls.INPUT_COUNTS)  # fmt: skip
         if not compact:
             flags &= ~(cls.COMPACT | cls.COMPACT_RECTS)
         return cls(ops, cls.H264_420 | cls.H264_444, flags, ZSTREAM_MAX_WINDOW)

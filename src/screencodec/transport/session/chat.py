@@ -62,7 +62,7 @@ from typing import Any
 from screencodec.errors import ScreencodecError, SessionClosedError
 from screencodec.transport.aio import wait_for
 from screencodec.transport.session.events import ChatDelivery
-from screencodec.transport.session.messages import Chat, Extension, Message
+from screencodec.transport.session.messages import MAX_CHAT_BYTES, Chat, Extension, Message
 
 __all__ = [
     "BACKLOG_WAIT",
@@ -361,7 +361,15 @@ class ChatLedger:
         :class:`ChatBacklogError` when :data:`MAX_UNACKED` lines still wait
         after :data:`BACKLOG_WAIT` seconds; :class:`SessionClosedError` once
         the session ended (:meth:`give_up`: not kept, never told); to a peer
-        of the version before, a send error as before."""
+        of the version before, a send error as before; ValueError for a
+        line the wire cannot take (more than MAX_CHAT_BYTES, a NUL)."""
+        # Refused before it is kept: a line the wire cannot take, kept for a
+        # link that resumes, was sent again there and ended the session with
+        # an internal error (walk46: a 10 kB line pasted after /say).
+        size = len(text.encode("utf-8"))  # a lone surrogate: UnicodeEncodeError, a ValueError
+        if size > MAX_CHAT_BYTES or "\x00" in text:
+            raise ValueError(f"a chat line takes at most {MAX_CHAT_BYTES} bytes and no NUL"
+                             f" (this one: {size} bytes)")  # fmt: skip
         called = time.monotonic()  # when the person typed it (an audit log says so)
         deadline = asyncio.get_running_loop().time() + BACKLOG_WAIT
         async with self._in_turn():  # the order of the calls is the order on the wire

@@ -207,7 +207,10 @@ class FileSent:
     when the outcome came (whoever has its name later); so "declined"
     without ``why`` was its user's no, or its question closing unanswered
     at its own timeout (False: a peer of the version before the codes,
-    whose no may also be that it takes no files)."""
+    whose no may also be that it takes no files). ``saved_as``: of one
+    "delivered", the name the peer saved it under, through ``safe_text``
+    (words45), when the peer says it (empty from a peer of the version
+    before: the offered name is all this side knows)."""
 
     peer: str
     name: str
@@ -216,6 +219,7 @@ class FileSent:
     outcome: str
     why: str = ""
     gives_reasons: bool = False
+    saved_as: str = ""
 
     def describe(self) -> str:
         """The outcome in words, for a person."""

@@ -721,6 +721,7 @@ class ViewerLink(LinkAsking):
                     return _bye_reason(msg)
                 if isinstance(msg, _INPUT):
                     self.gate.dropped_early += 1  # before any grant: never injected
+                    self.gate.count(msg)  # told with the next count (input_gate)
                 elif len(self._early) >= _MAX_EARLY:
                     raise ProtocolError("too many messages before the local user answered")
                 else:
@@ -922,6 +923,7 @@ class ViewerLink(LinkAsking):
             skipped=self.flow.skipped,
             input_dropped=(self.gate.dropped + self.gate.dropped_local + self.gate.dropped_early
                            + self.gate.dropped_before_grant),
+            input_ignored=tuple(self.gate.ignored),
             bytes_sent=meter.bytes_sent,
             link_kbps=self.flow.rate * 8 / 1000,
             target_kbps=self.flow.target_rate() * 8 / 1000,

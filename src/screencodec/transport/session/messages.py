@@ -313,6 +313,14 @@ class Notice(MessageBase):
     #: came from it for a few seconds (its link went silent, input44). Sent
     #: when it happens; the agent reads it once its link comes back.
     HELD_RELEASED: ClassVar[int] = 8
+    #: How much of this agent's input the host has ignored on this link
+    #: (its user's own mouse or keyboard, no control): the text is the
+    #: counts, decimal (words45): keys, pointer moves, clicks and scrolls,
+    #: space-separated, to a viewer that declared ``Capabilities.INPUT_COUNTS``,
+    #: else the keys alone (input46). Only to a viewer that declared
+    #: ``Capabilities.KEY_COUNTS``; at once, then at most every
+    #: ``input_gate.COUNT_EVERY`` s.
+    KEYS_IGNORED: ClassVar[int] = 9
 
     def _pack(self, w: Writer) -> None:
         w.u16(self.code)

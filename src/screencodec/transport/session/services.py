@@ -101,6 +101,7 @@ class SessionLink(Protocol):
     host: SessionHost
     monitor: int
     level: Permission
+    capabilities: m.Capabilities  #: what its viewer declared
 
     async def send(self, msg: m.Message) -> None: ...
     async def send_raw(self, payload: bytes) -> None: ...

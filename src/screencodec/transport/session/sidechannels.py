@@ -40,6 +40,7 @@ from screencodec.transport.session.files.wire import (
     FILE_RESULTS_CHANNEL,
     MAX_OFFERS,
     MAX_PENDING_OFFERS,
+    MAX_SAVED_AS,
     NO_FILES,
     NOT_READ,
     NOT_SAVED,
@@ -51,6 +52,7 @@ from screencodec.transport.session.files.wire import (
     REFUSED,
     REFUSED_UNASKED,
     RESULT_WHY,
+    SAVED_AS,
     STOPPED,
     STOPPED_HERE,
     STOPPED_THERE_WHY,
@@ -144,6 +146,11 @@ def file_channel(receiver: FileReceiver, sender: FileSender, payload: bytes) -> 
         if len(payload) != 6:
             raise ProtocolError("malformed file result reason")
         sender.on_result_reason(int.from_bytes(payload[1:5], "big"), payload[5])
+    elif payload[:1] == bytes([SAVED_AS]):
+        if len(payload) < 5:
+            raise ProtocolError("malformed file saved-as name")
+        name = payload[5 : 5 + MAX_SAVED_AS].decode("utf-8", "replace")
+        sender.on_saved_as(int.from_bytes(payload[1:5], "big"), name)
     elif payload[:1] == bytes([ANNOUNCE]):
         receiver.reports = sender.peer_reports = True
         # Flags came with paced files (the version before sent none).

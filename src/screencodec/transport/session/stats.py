@@ -53,6 +53,9 @@ class LinkStats:
     lossy_pixels: int = 0
     #: PSNR of the newest lossy pixels sent (None: none since the last report).
     psnr: float | None = None
+    #: The viewer's input ignored, by kind (input_gate.IGNORED_KINDS: keys,
+    #: pointer moves, clicks, scrolls); ``input_dropped`` counts messages.
+    input_ignored: tuple[int, ...] = (0, 0, 0, 0)
 
     def line(self) -> str:
         quality = "exact" if not self.lossy_pixels else f"{self.lossy_pixels} px lossy"

@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import re
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
@@ -32,7 +34,10 @@ from screencodec.transport.session.asking import (
 from screencodec.transport.session.permissions import ConsentRequest, Grant
 from screencodec.transport.session.sidechannels import FileOfferInfo
 
-__all__ = ["TerminalQuestions", "terminal_consent", "terminal_yes_no"]
+__all__ = ["NUMBERED", "TerminalQuestions", "terminal_consent", "terminal_yes_no"]
+
+#: A peer name the host made unique (session/host.py: "NAME #N").
+NUMBERED = re.compile(r"(.*) #\d+", re.DOTALL)
 
 
 class TerminalQuestions:
@@ -140,11 +145,17 @@ class TerminalQuestions:
         #: Woken as a question closes, or reads a line it does not take.
         self._read_moved: list[asyncio.Future[None]] = []
         self.names: dict[str, str] = {}
+        #: The name each agent gave in a request said to be waiting
+        #: (:meth:`queued`), so that the line saying they left before being
+        #: asked names them as the waiting line did (words45).
+        self.waited: dict[str, str] = {}
         #: How a peer is shown where not as itself: an agent back on a new
         #: link whose unique name is its lost link's with " #N" (through a
         #: relay both come from one address) reads "..., reconnected", not
         #: as a second agent (walk44; cli/host_lines.reconnected_as).
         self.shown: dict[str, str] = {}
+        #: The name this terminal gave each peer so far (:meth:`show_as`).
+        self._told: dict[str, str] = {}
         try:
             # Start reading now, so lines typed before the first question are
             # seen, and discarded, as typed-ahead (needs the running loop).
@@ -250,7 +261,7 @@ class TerminalQuestions:
         yes = await self._yes_no(
             request.question,
             kind,
-            [request.describe(), *notes],
+            [replace(request, peer=self.show_as(request.peer)).describe(), *notes],
             f"y = let them {request.grants()}, nothing more",
             "they get nothing more" if request.upgrade else "nothing was shared",
         )
@@ -260,18 +271,46 @@ class TerminalQuestions:
         # the queue drops it then (GONE), and the audit log has both.
         return Grant(request.level) if yes else Grant.deny()
 
+    def show_as(self, peer: str) -> str:
+        """How this terminal names ``peer`` (:attr:`shown`, else itself). A
+        name the host numbered ("ADDR #N") is numbered anew, by the names
+        this terminal has shown: the first "ADDR #k" (k from 2) it has not
+        (walk45: Alice back on a new link through a relay took "ADDR #2",
+        shown "ADDR, reconnected", and Bob after her read "ADDR #3" with no
+        "#2" ever shown). Events and revoke(peer=...) keep the host's name."""
+        if peer in self.shown or peer in self._told:
+            # Once named, always so (review45: a name shown as the host gave
+            # it was renumbered past itself at the next line: Bob "#2" while
+            # waiting, "#3" in his own question).
+            name = self.shown.get(peer) or self._told[peer]
+        elif (found := NUMBERED.fullmatch(peer)) is not None:
+            told = set(self._told.values()) | set(self.shown.values())
+            k = 2
+            while f"{found[1]} #{k}" in told:
+                k += 1
+            name = f"{found[1]} #{k}"
+            if name != peer:
+                self.shown[peer] = name
+        else:
+            name = peer
+        self._told[peer] = name
+        return name
+
     def queued(self, question: object) -> None:
         """Another question waits for the one open now (QuestionQueue's
         ``on_queued``): said at once, the open question's prompt shown again
         after it. walk43: a second agent's request waited unsaid, and the
         user answered the first not knowing someone else waited."""
         if isinstance(question, ConsentRequest):
-            what = question.describe()  # its who and peer are safe_text's already
+            # Its who and peer are safe_text's already.
+            what = replace(question, peer=self.show_as(question.peer)).describe()
+            if not question.upgrade:
+                self.waited[question.peer] = question.who
         elif isinstance(question, FileOfferInfo):
             who = self.names.get(question.peer)
-            what = question.describe()
+            what = replace(question, peer=self.show_as(question.peer)).describe()
             if who:
-                what = f"{who!r} ({question.peer}) sends the file {question.name!r}"
+                what = f"{who!r} ({self.show_as(question.peer)}) sends the file {question.name!r}"
         else:
             return
         # Unlike a reply, no typed line ended the prompt's row on a terminal.
@@ -281,10 +320,10 @@ class TerminalQuestions:
 
     async def file_offer(self, offer: FileOfferInfo) -> bool:
         where = f" in {self._download_dir}" if self._download_dir else ""
-        who = self.names.get(offer.peer)
-        text = offer.describe()
+        who, shown = self.names.get(offer.peer), self.show_as(offer.peer)
+        text = replace(offer, peer=shown).describe()
         if who:
-            text = f"{who!r} ({offer.peer}) sends the file {offer.name!r} ({amount(offer.size)})"
+            text = f"{who!r} ({shown}) sends the file {offer.name!r} ({amount(offer.size)})"
         return await self._yes_no(
             offer.question,
             "FILE (grants no access to your screen or input)",

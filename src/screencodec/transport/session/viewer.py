@@ -119,6 +119,7 @@ from screencodec.transport.session.events import (
     SessionRejoined,
     Subscription,
 )
+from screencodec.transport.session.input_gate import ignored_counts
 from screencodec.transport.session.kept import KEPT_CHANNEL, OFFER, KeptPicture
 from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
 from screencodec.transport.session.pointer import CursorTracker, PointerState
@@ -292,6 +293,16 @@ class Viewer(ViewerPicture, ViewerRequests):
         self._stale: set[int] = set()  # their sequence numbers (receive -> apply)
         self.keyframe_requests = 0
         self.notices: list[m.Notice] = []
+        #: LOCAL_USER_ACTIVE notices had (one a stretch of the host's user's
+        #: own input): a /type that sees one come says so (words45).
+        self.local_use_notices = 0
+        #: The host's count of this link's key presses it ignored for its
+        #: user's own input (Notice.KEYS_IGNORED); None: it sent none.
+        self.keys_ignored: int | None = None
+        #: Its counts of this link's input it ignored, by kind (keys, pointer
+        #: moves, clicks, scrolls: input_gate.IGNORED_KINDS); None: a host
+        #: that counts them sent none (one of words45's counts keys only).
+        self.input_ignored: tuple[int, ...] | None = None
         #: Why the last request was refused (None: granted, pending, no
         #: answer, or none yet); set by start() and request() for their own.
         self.refusal: Refusal | None = None
@@ -318,7 +329,9 @@ class Viewer(ViewerPicture, ViewerRequests):
                                                 | m.Capabilities.EARLY_CHAT
                                                 | m.Capabilities.CLIPBOARD
                                                 | m.Capabilities.BYE_NOTICES
-                                                | m.Capabilities.FILE_NOTICES)  # fmt: skip
+                                                | m.Capabilities.FILE_NOTICES
+                                                | m.Capabilities.KEY_COUNTS
+                                                | m.Capabilities.INPUT_COUNTS)  # fmt: skip
         #: The host's user's lines that came before the first answer (start),
         #: sanitised (safe_text): :data:`MAX_EARLY_CHAT` at most.
         self.early_chat: list[str] = []
@@ -619,9 +632,21 @@ class Viewer(ViewerPicture, ViewerRequests):
             self.monitors, self.monitor = msg.monitors, msg.current
         elif isinstance(msg, m.Stats):
             self.host_stats = msg
+        elif isinstance(msg, m.Notice) and msg.code == m.Notice.KEYS_IGNORED:
+            # A count (one a press ignored), kept as the count and not listed:
+            # a long /type's counts pushed the notices a person reads out of
+            # the last 100 (lead45).
+            counts = ignored_counts(msg.text)  # the text is the peer's
+            if counts is not None:
+                self.keys_ignored = max(self.keys_ignored or 0, counts[0])
+            if counts is not None and len(counts) > 1:  # input46: every kind
+                had = self.input_ignored or (0,) * len(counts)
+                self.input_ignored = tuple(map(max, had, counts))
         elif isinstance(msg, m.Notice):
             self.notices.append(msg)
             del self.notices[:-100]  # bounded: a chatty host cannot grow us
+            if msg.code == m.Notice.LOCAL_USER_ACTIVE:
+                self.local_use_notices += 1
             if msg.code == m.Notice.TAKES_NO_FILES:
                 # Only if declared (a host that sends it unasked is read as
                 # any notice); its text is never acted on (files41). Not after

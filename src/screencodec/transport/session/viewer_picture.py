@@ -204,7 +204,7 @@ class ViewerPicture:
         self.last_seq = msg.seq
         now = time.monotonic()
         span_us = m.Receipt.NO_SPAN if span is None else min(int(span * 1e6), _U32 - 1)
-        held_us = min(int((now - arrived) * 1e6), _U32)
+        held_us = min(max(0, int((now - arrived) * 1e6)), _U32)  # an embedder's stamp may be late
         await self._send_receipt(m.Receipt(msg.seq, int(arrived * 1e6) & _U64, held_us, span_us))
         # The host takes input that comes after a receipt as sent by an agent
         # who saw the screen (the channel keeps order): no longer blind, once

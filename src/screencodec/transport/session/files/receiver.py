@@ -75,6 +75,7 @@ from screencodec.transport.session.files.wire import (
     file_progress,
     file_refusal,
     file_result_reason,
+    file_saved_as,
 )
 from screencodec.transport.session.messages import (
     FileAccept,
@@ -899,10 +900,14 @@ class FileReceiver:
             self._stopped_when_whole(inc, transfer, peer, answer,
                                      saving.result() if error is None else None)  # fmt: skip
             return
+        said: list[Message] = []
         if error is None:
             event: FileReceived | FileRefused
             event = FileReceived(peer, str(saving.result()), inc.size, transfer)
             result = FileResult(transfer, True)
+            # The name it has here, first: made safe or taken, it is not
+            # the offered one (walk45), and the sender says what it was saved as.
+            said.append(file_saved_as(transfer, saving.result().name))
         else:
             self._total -= inc.size
             reason = safe_text(error.strerror or str(error), REASON_SHOWN)
@@ -911,7 +916,7 @@ class FileReceiver:
             result = FileResult(transfer, False, reason)
         self._told(event)
         if not answer.done():
-            answer.set_result([result] if self.reports else [])
+            answer.set_result([*said, result] if self.reports else [])
 
     def _stopped_when_whole(
         self,

@@ -153,6 +153,7 @@ class FileSender:
         #: Transfers whose FileResult "not saved", to come, the peer gave a
         #: reason code for (:meth:`on_result_reason`): its user stopped it.
         self._result_codes: dict[int, int] = {}
+        self._saved_as: dict[int, str] = {}  #: the name the peer saved a transfer under
         #: Who is told how much of a transfer the peer has (:meth:`send`'s ``on_arrived``).
         self._arrived: dict[int, Callable[[int], None]] = {}
         self._next = 1
@@ -254,6 +255,13 @@ class FileSender:
         result is not awaited (withdrawn here, given up): ignored."""
         if transfer in self._results:
             self._result_codes[transfer] = code
+
+    def on_saved_as(self, transfer: int, name: str) -> None:
+        """The peer says the name it saved ``transfer`` under (its FileResult
+        "saved" comes next): kept for that result, as this side shows it
+        (safe_text); of a transfer whose result is not awaited: ignored."""
+        if transfer in self._results:
+            self._saved_as[transfer] = safe_text(name, 100)
 
     @staticmethod
     def _why_not_saved(answer: FileResult, code: int | None) -> str:
@@ -469,13 +477,14 @@ class FileSender:
             self._results.pop(transfer, None)
             self._ended.discard(transfer)
             stopped_there = self._result_codes.pop(transfer, None)
+            saved_as = self._saved_as.pop(transfer, "")
             self._arrived.pop(transfer, None)
             self._streaming.pop(transfer, None)
         if answer is None:
             why = "the session ended before the peer said whether it saved it"
             return self._outcome(name, data_size, transfer, "unconfirmed", why)
         if answer.saved:
-            return self._outcome(name, data_size, transfer, "delivered")
+            return self._outcome(name, data_size, transfer, "delivered", saved_as=saved_as)
         why = self._why_not_saved(answer, stopped_there)
         return self._outcome(name, data_size, transfer, "failed", why)
 
@@ -585,10 +594,11 @@ class FileSender:
                                streaming.sent, cause, why, streaming.arrived))  # fmt: skip
 
     def _outcome(
-        self, name: str, size: int, transfer: int, outcome: str, why: str = ""
-    ) -> FileSent:
+        self, name: str, size: int, transfer: int, outcome: str, why: str = "", *,
+        saved_as: str = "",
+    ) -> FileSent:  # fmt: skip
         ev = FileSent(self._peer, safe_text(name, 100), size, transfer, outcome, why,
-                      self.gives_reasons)  # fmt: skip
+                      self.gives_reasons, saved_as)  # fmt: skip
         self.last = ev
         if self._on_event is not None:
             self._on_event(ev)

@@ -31,6 +31,7 @@ __all__ = [
     "REFUSED",
     "REFUSED_UNASKED",
     "RESULT_WHY",
+    "SAVED_AS",
     "STOPPED",
     "STOPPED_HERE",
     "STOPPED_THERE",
@@ -48,6 +49,7 @@ __all__ = [
     "file_refusal",
     "file_result_reason",
     "file_results_announcement",
+    "file_saved_as",
     "file_withdrawal",
     "refusal_words",
 ]
@@ -65,8 +67,13 @@ REASON_SHOWN = 200
 #: offer is refused without asking the receiver's user (then the transfer,
 #: a reason code, u8, and the number it qualifies, u64: :func:`file_refusal`),
 #: and why the FileResult that follows says "not saved" (then the transfer
-#: and a reason code, u8: :func:`file_result_reason`, rstop36).
-ANNOUNCE, WITHDRAW, WITHDRAW_WHY, PROGRESS, REFUSED, RESULT_WHY = 1, 2, 3, 4, 5, 6
+#: and a reason code, u8: :func:`file_result_reason`, rstop36), and the
+#: name the file was saved under, right before its FileResult "saved" (then
+#: the transfer and the name, UTF-8, the rest of the payload:
+#: :func:`file_saved_as`, words45).
+ANNOUNCE, WITHDRAW, WITHDRAW_WHY, PROGRESS, REFUSED, RESULT_WHY, SAVED_AS = 1, 2, 3, 4, 5, 6, 7
+#: Bytes of a saved-as name sent (a file name is 255 at most on most systems).
+MAX_SAVED_AS = 1024
 #: Announcement flag: this side confirms the chunks of files it takes
 #: (payload 0x04), and paces the files it sends on such confirmations.
 PACED = 0x01
@@ -191,6 +198,19 @@ def file_result_reason(transfer: int, code: int) -> Extension:
     drops it (another first byte on the channel is a later version's) and
     reads the FileResult's own reason, as ever."""
     payload = bytes([RESULT_WHY]) + transfer.to_bytes(4, "big") + bytes([code])
+    return Extension(FILE_RESULTS_CHANNEL, payload)
+
+
+def file_saved_as(transfer: int, name: str) -> Extension:
+    """What a receiver sends right before the FileResult "saved" of
+    ``transfer``, to a sender that announced file results: the name it
+    saved the file under, which is not the offered one when it was made
+    safe or taken (walk45: the agent read "<b>notes.txt ... the host saved
+    it" of a file saved as "bnotes.txt"). A sender of the version before
+    drops it (another first byte is a later version's); a receiver of the
+    version before sends none, and its sender says the offered name."""
+    raw = name.encode("utf-8", "replace")[:MAX_SAVED_AS]
+    payload = bytes([SAVED_AS]) + transfer.to_bytes(4, "big") + raw
     return Extension(FILE_RESULTS_CHANNEL, payload)
 
 

@@ -62,6 +62,7 @@ export class Input {
     // Ctrl+V / Cmd+V (clipboard.js): the paste's text goes to the host, then the key.
     this.onPaste = null; // (text) -> whether the V key goes on
     this.onPasteRefused = null; // () -> tells the agent a paste needs control
+    this.onDropped = null; // () -> a key pressed or a button clicked without control
     this.pasting = null; // { code, keysym, text } of a V whose paste event is awaited
     ime.addEventListener("paste", (e) => this.paste(e));
     this.combos = document.getElementById("keys");
@@ -140,7 +141,10 @@ export class Input {
 
   button(e, down) {
     if (down) this.focus();
-    if (!this.enabled()) return;
+    if (!this.enabled()) {
+      if (down && this.onDropped) this.onDropped();
+      return;
+    }
     e.preventDefault();
     const b = BUTTONS[e.button];
     if (!b) return;
@@ -174,9 +178,12 @@ export class Input {
     if (e.isComposing || e.keyCode === 229) return; // the composition's result comes as text
     if (!this.enabled()) {
       if (down) this.refusePaste(e);
+      if (down && this.onDropped) this.onDropped(); // app/link.js says it while reconnecting
       return;
     }
     if (down) {
+      // A held key's repeats (e.repeat) go as presses too: the host's X does
+      // not repeat the agent's keys by itself (keyrep45), its keyboard does.
       const keysym = keysymOf(e);
       if (!keysym) return;
       if (this.onPaste && isPaste(e) && !e.repeat) {

@@ -7,6 +7,7 @@
 
 import { DecodeWorker } from "./decoding.js";
 import { Input } from "./input.js";
+import { Link } from "./link.js";
 import { Renderer } from "./render.js";
 import { refusalText } from "./refusal.js";
 import { parseServerMessage } from "./schema.js";
@@ -22,7 +23,7 @@ const page = {
   applied: 0, refused: 0, decodeMs: [], probe: null, level: null, ended: null,
   banner: null, width: 0, height: 0, bytes: 0, videoOps: 0, connected: false, closed: false,
   playback: null, position: null, events: 0, notice: null, unavailable: "", verdict: null,
-  pictured: false, blanks: 0, workerFailures: 0, keptMs: null, refusal: null,
+  pictured: false, blanks: 0, workerFailures: 0, keptMs: null, refusal: null, reconnecting: false,
 };
 window.screencodecPage = page;
 
@@ -110,6 +111,8 @@ export async function main({ key, base, save }) {
     fresh.addEventListener("pointerdown", () => input.focus());
   };
   page.ui = ui; // tests shorten the notices' timings through it
+  const link = new Link(ui, $("viewport"));
+  input.onDropped = () => link.inputDropped();
   // Clipboard sharing (clip39): Ctrl+V's text to the host, the host's to the agent's.
   const clip = new PageClipboard(send, (text) => {
     page.notice = text;
@@ -304,6 +307,7 @@ export async function main({ key, base, save }) {
       ui.notHere(refusal); // and nothing more: reloading or retrying would be refused again
       return;
     }
+    link.set(false);
     ui.setLevel(false, false);
     ui.sessionOver(); // nothing more goes anywhere
     if (!page.ended) {
@@ -334,7 +338,9 @@ export async function main({ key, base, save }) {
         control = m.control;
         page.level = { view: m.view, control: m.control };
         page.unavailable = m.unavailable || "";
-        ui.setLevel(m.view, m.control, page.unavailable);
+        page.reconnecting = m.reconnecting === true;
+        link.set(page.reconnecting);
+        ui.setLevel(m.view, m.control, page.unavailable, page.reconnecting);
         if (!control) input.releaseAll();
         break;
       case "monitors":
@@ -343,12 +349,15 @@ export async function main({ key, base, save }) {
       case "stats":
         hostStats = m;
         break;
+      case "ignored":
+        ignoredInput = m.text; // shown by the stats panel, as the host's status line says it
+        break;
       case "clip":
         clip.fromHost(m.text, m.reason);
         break;
       case "notice":
-        page.notice = m.text;
-        ui.notice(m.text, Object.hasOwn(m, "code") ? m.code : null);
+        if (!m.replayed) page.notice = m.text;
+        ui.notice(m.text, Object.hasOwn(m, "code") ? m.code : null, m.replayed === true);
         break;
       case "chat":
         ui.chatLine(m.from, m.text, m.id ?? null, m.state ?? null);
@@ -364,6 +373,12 @@ export async function main({ key, base, save }) {
         page.ended = m.reason;
         ui.status(timeline ? "Playback ended" : "Session ended");
         ui.sessionOver();
+        if (link.down) {
+          // Not taken up again: nothing is being restored, no level claimed.
+          link.set(false);
+          page.reconnecting = false;
+          ui.setLevel(false, false);
+        }
         if (!ui.playback && !(page.level && page.level.view)) ui.setLevel(false, false); // not "Waiting" any more
         // A file the page was still copying goes nowhere now: cancelled
         // when the agent left (web/run.py LEFT_HERE), else failed.
@@ -424,7 +439,8 @@ export async function main({ key, base, save }) {
           offered: why ? ` offered to the host: ${why}` : " waiting for the user",
           sending: ` accepted by the host: sending ${m.pct ?? 0}%`,
           sent: why ? ` sent, but ${why}` : " sent (the host does not say whether it saved it)",
-          delivered: " delivered: the host saved it",
+          // Its text: the name the host saved it as, when not the one sent (walk45).
+          delivered: why ? ` delivered: the host saved it as ${why}` : " delivered: the host saved it",
           declined: ` not accepted by the host: ${why || "its user said no, or it takes no files (or none this large)"}`,
           failed: ` failed${why ? ": " + why : ""}`,
           // The agent left before it was all sent (web/bridge.py UPLOAD_LEFT).
@@ -444,6 +460,7 @@ export async function main({ key, base, save }) {
   }
 
   let hostStats = null;
+  let ignoredInput = "";
   let lastApplied = 0;
   let lastBytes = 0;
   let lastDecode = 0;
@@ -454,7 +471,7 @@ export async function main({ key, base, save }) {
     ui.stats(hostStats, {
       fps: n, kbps: ((page.bytes - lastBytes) * 8) / 1000, quality,
       decodeMs: ms.length ? ms.reduce((a, b) => a + b, 0) / ms.length : 0,
-      width: page.width, height: page.height,
+      width: page.width, height: page.height, ignored: ignoredInput,
     });
     lastApplied = page.applied;
     lastBytes = page.bytes;

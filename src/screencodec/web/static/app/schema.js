@@ -21,6 +21,8 @@ const KINDS = {
   level: { view: bool, control: bool },
   monitors: { list: list(monitor, 64), current: int(0, 65535) },
   stats: { fps: num(0, 1e6), kbps: int(0, 2 ** 32), rtt: num(0, 1e7), skipped: int(0, 2 ** 32) },
+  // The host's counts of the agent's input it ignored, in words (bridge.py, input46)
+  ignored: { text: str(200) },
   notice: { text: str(1000) },
   chat: { from: oneOf("host", "me"), text: str(4000) },
   banner: { kind: oneOf("revoked", "ended", "error", "lost", "resumed"), text: str(1000) },
@@ -43,8 +45,9 @@ const KINDS = {
   clip: { text: str(65536), reason: oneOf("command", "sync") },
 };
 // Optional fields (web/schema.py SERVER_FIELDS lists the same): file_progress
-// may carry a reason, the upload's name and how much of it went ("sending"), level why control cannot be had,
-// notice the host's code, a replayed file_offer the agent's answer,
+// may carry a reason, the upload's name and how much of it went ("sending"), level why control cannot be had
+// and whether the link is being taken up again (reconnecting: app/link.js),
+// notice the host's code and whether it is replayed to a reloaded page (its chat log only), a replayed file_offer the agent's answer,
 // file_received and file_failed the offer they answer (file_received where
 // it is kept in the agent's folder, with --download-dir), the agent's own chat
 // line its number and its state: held, waiting or lost (typed while the link
@@ -53,8 +56,8 @@ const KINDS = {
 const OPTIONAL = {
   chat: { id: int(1, 2 ** 32), state: oneOf("held", "waiting", "lost", "sent", "delivered", "unconfirmed", "undelivered", "backlog") },
   file_progress: { text: str(200), name: str(255), pct: int(0, 100) },
-  level: { unavailable: str(1000) },
-  notice: { code: int(0, 65535) },
+  level: { unavailable: str(1000), reconnecting: bool },
+  notice: { code: int(0, 65535), replayed: bool },
   file_offer: { answered: oneOf("accepted", "declined") },
   file_received: { offer: int(0, 2 ** 32), saved: str(1000) },
   file_failed: { offer: int(0, 2 ** 32) },

@@ -33,6 +33,18 @@ function el(tag, text, cls) {
 // the agent's own chat line is not (its input's maxlength and the chat
 // panel's wrapping bound it).
 export const MAX_SHOWN = 120; // safe_text's default limit
+// The most characters (code points) of one chat message the agent sends:
+// every side shows a peer's line up to 1000 (cli/say.py SAY_PART), and 1000
+// of them are at most 2000 UTF-16 units (the bridge's schema) and 4000
+// bytes (the wire's 4096). A longer line goes as several, in order.
+export const CHAT_PART = 1000;
+
+export function chatParts(text) {
+  const points = Array.from(text);
+  const parts = [];
+  for (let i = 0; i < points.length; i += CHAT_PART) parts.push(points.slice(i, i + CHAT_PART).join(""));
+  return parts;
+}
 // The marks of the agent's own chat lines (chatLine), and those a later
 // message still changes.
 const CHAT_STATES = ["held", "waiting", "lost", "sent", "delivered", "unconfirmed", "undelivered", "backlog"];
@@ -99,7 +111,7 @@ export function size(n) {
       return `${text} ${unit}`;
     }
   }
-  return `${n} bytes`;
+  return n === 1 ? "1 byte" : `${n} bytes`; // walk46: "1 bytes"
 }
 
 // x to d decimals as Python's format rounds it: toFixed takes a tie
@@ -123,7 +135,7 @@ export function limitSize(n) {
       return `${String(shown / 10 ** digits)} ${unit}`;
     }
   }
-  return `${n} bytes`;
+  return n === 1 ? "1 byte" : `${n} bytes`; // walk46: "1 bytes"
 }
 
 // The largest file the page sends (web/files.py MAX_UPLOAD): a larger one is
@@ -177,10 +189,21 @@ export class UI {
     };
     $("chat-form").onsubmit = (e) => {
       e.preventDefault();
-      const text = $("chat-input").value.trim().slice(0, 2000);
-      if (text) actions.chat(text);
+      for (const part of chatParts($("chat-input").value.trim())) actions.chat(part);
       $("chat-input").value = "";
     };
+    // The browser cuts a paste at the field's maxlength without a word
+    // (walk46: a 10 kB log line went as its first 2000 characters): said.
+    $("chat-input").addEventListener("paste", (e) => {
+      const field = e.target;
+      const pasted = e.clipboardData ? e.clipboardData.getData("text/plain") : "";
+      const kept = field.value.length - (field.selectionEnd - field.selectionStart);
+      const over = kept + pasted.length - field.maxLength;
+      if (over > 0) {
+        this.chatLine("notice", `The message field holds at most ${field.maxLength} characters:` +
+          ` the last ${over} of what you pasted ${over === 1 ? "was" : "were"} left out.`);
+      }
+    });
     $("leave").onclick = () => actions.leave();
     $("banner-close").onclick = () => this.hideBanner();
     $("file-input").onchange = (e) => {
@@ -227,6 +250,9 @@ export class UI {
     for (const id of ["chat-input", "file-input"]) $(id).disabled = true;
     $("chat-form").querySelector("button").disabled = true;
     $("file-input").closest("label").classList.add("disabled");
+    // Nothing is left to leave (walk45: clicked after the user's /end, it
+    // did nothing, and looked as if it would).
+    $("leave").disabled = true;
     // An upload's Cancel: nothing is under way any more to stop.
     for (const row of this.files.values()) this.cancellable(row, null, false);
     // A question the agent had not answered: its answer would go nowhere.
@@ -251,7 +277,9 @@ export class UI {
 
   // `unavailable`: the host's reason why it cannot grant control in this
   // session ("" if it can): asking would not help, so the button says why.
-  setLevel(view, control, unavailable = "") {
+  // `reconnecting`: the link is being taken up again (app/link.js): no level
+  // is in use, whatever the host granted.
+  setLevel(view, control, unavailable = "", reconnecting = false) {
     if (control && !this.control && CONTROL_REFUSED.has(this.lastingCode)) {
       this.lasting = this.lastingCode = null;
       if (!this.transient) this.showNotice(null);
@@ -263,11 +291,11 @@ export class UI {
     // Nothing granted yet while the host's user is asked: "Waiting", not "Not
     // connected" beside "Waiting for the user to accept..." (walk42).
     const none = this.linked && !this.over ? "Waiting" : "Not connected";
-    level.textContent = control ? "Control" : view ? "View only" : none;
-    level.className = `level ${control ? "control" : view ? "view" : "none"}`;
+    level.textContent = reconnecting ? "Reconnecting" : control ? "Control" : view ? "View only" : none;
+    level.className = `level ${reconnecting ? "none" : control ? "control" : view ? "view" : "none"}`;
     const ask = $("control");
     ask.hidden = control || this.playback;
-    ask.disabled = control || !view || unavailable !== "";
+    ask.disabled = control || !view || unavailable !== "" || reconnecting;
     if (unavailable) ask.title = `Remote control is not available: ${unavailable}`;
     else ask.removeAttribute("title");
     $("give-back").hidden = !control || this.playback;
@@ -289,8 +317,11 @@ export class UI {
   // The host's notice: into the chat log, and into the bar's notice area
   // (not the status line too: the bar showed it twice). `code` is the host's
   // Notice code (null: none given).
-  notice(text, code = null) {
+  // `replayed`: said before this page was reloaded (bridge_page.py): the
+  // chat log only, the bar is about now.
+  notice(text, code = null, replayed = false) {
     this.chatLine("notice", text);
+    if (replayed) return;
     this.clearTransient();
     if (TRANSIENT.has(code)) {
       const t = { at: performance.now(), timer: null, check: null };
@@ -409,6 +440,8 @@ export class UI {
       // As the badge says it: not "0x0, view only" while the user is asked (walk42).
       `screen:   ${page.width ? `${page.width}x${page.height}` : "no picture yet"}, ${$("level").textContent.toLowerCase()}`,
     ];
+    // The host's counts, as its status line says them (input46); the badge's words stay last.
+    if (page.ignored) lines.splice(lines.length - 1, 0, `your input ignored: ${page.ignored}`);
     $("stats").replaceChildren(...lines.map((l) => el("div", l)));
   }
 

@@ -1,0 +1,56 @@
+"""walk45 (walk44's leftover): ``recordings list`` showed the recording of a
+resumed link, the second part of Alice's session, as a session of its own:
+another session id, ``complete``, nothing to say it goes on the one above.
+Now its row carries the session's id (its first part's) and says which part
+it is; the first part says how many there are. A real session resumed once
+(rec32's set-up: real Host and Viewer, a proxy the test cuts, the real
+Recorder); the command in its own process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .test_attack_craft import cli, no_traceback
+from .test_rec32_chain import _session
+
+
+def test_walk45_list_shows_a_resumed_links_recording_as_a_part_of_its_session(
+    tmp_path: Path,
+) -> None:
+    first, second = _session(tmp_path, 2)
+    done = cli("list", tmp_path, process=True)
+    no_traceback(done)
+    assert done.returncode == 0
+    head, one, two = done.stdout.splitlines()
+    assert head.startswith("session "), done.stdout
+    sid = one.split()[0]
+    assert two.split()[0] == sid, done.stdout  # one session
+    assert one.endswith(f"  part 1 of 2  {first.name}"), done.stdout
+    assert two.endswith(f"  part 2 of 2 (its link was lost and resumed)  {second.name}"), (
+        done.stdout
+    )
+
+
+def test_walk45_list_says_a_later_part_whose_start_is_gone(tmp_path: Path) -> None:
+    first, second = _session(tmp_path, 2)
+    first.unlink()
+    done = cli("list", tmp_path, process=True)
+    no_traceback(done)
+    _head, two = done.stdout.splitlines()
+    said = f"a later part (its link was lost and resumed) of the session of {first.name}"
+    assert two.endswith(f"  {said}, not in this folder  {second.name}"), done.stdout
+
+
+def test_walk45_list_numbers_no_part_of_a_session_whose_start_is_gone(tmp_path: Path) -> None:
+    """Three parts, the first pruned: the two left are both later parts,
+    under the second's id; neither reads "part 1"."""
+    first, second, third = _session(tmp_path, 3)
+    first.unlink()
+    done = cli("list", tmp_path, process=True)
+    no_traceback(done)
+    _head, two, three = done.stdout.splitlines()
+    assert two.split()[0] == three.split()[0], done.stdout
+    said = f"a later part (its link was lost and resumed) of the session of {first.name}"
+    assert two.endswith(f"  {said}, not in this folder  {second.name}"), done.stdout
+    assert three.endswith(f"  {said}, not in this folder  {third.name}"), done.stdout
+    assert "part 1" not in done.stdout
