@@ -145,8 +145,13 @@ class PrefetchedSequence:
         if self._closed:
             raise CaptureError("the prefetching sequence is closed")
         with self._cond:
-            while self._busy or self._job is not None:
+            # Closed meanwhile (from another thread): the worker quits with
+            # its job left, and this waited forever (review47: a grab
+            # racing PacedSource.close, hung in 1 of 20 trials).
+            while (self._busy or self._job is not None) and not self._closed:
                 self._cond.wait()
+            if self._closed:
+                raise CaptureError("the prefetching sequence is closed")
             ready, self._ready = self._ready, None
         if ready is not None and ready[0] == index:
             _, buf, error = ready
@@ -160,13 +165,18 @@ class PrefetchedSequence:
         if after >= len(self.frames):
             after = 0 if self.wrap and len(self.frames) > 1 else -1
         if after >= 0:
-            self._start()
             with self._cond:
-                self._job = (after, 1 - buf)
-                self._cond.notify_all()
+                # Started under the lock, never once closed: a close racing
+                # this call (from another thread) found no worker yet, or
+                # joined it and dropped it, and a worker started after it
+                # ran on unjoined (CI, stop 47: two left alive).
+                if not self._closed:
+                    self._start()
+                    self._job = (after, 1 - buf)
+                    self._cond.notify_all()
         return self._bufs[buf]
 
-    def _start(self) -> None:
+    def _start(self) -> None:  # with self._cond held
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._work, name="screencodec-prefetch", daemon=True
@@ -193,13 +203,14 @@ class PrefetchedSequence:
                 self._cond.notify_all()
 
     def close(self) -> None:
-        """Stop the worker thread (waits for a fetch in progress). Idempotent."""
+        """Stop the worker thread (waits for a fetch in progress); a
+        ``frame`` call waiting for the worker raises CaptureError. Idempotent."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+            worker = self._thread  # none can start from now on
+        if worker is not None and worker is not threading.current_thread():
+            worker.join()
 
 
 class PacedSource(FrameSource):
