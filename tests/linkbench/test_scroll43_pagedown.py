@@ -8,7 +8,12 @@ black on white, which no lossy picture of a photo's size carries exactly, so
 an exact Page Down is several of the link's 150 ms. Found (scroll43): each
 showed only when all of it had crossed, 0.9-0.96 s after the key. Since
 pgdn44 the first update carries the top of the page exactly and the rest
-filled with its background, refined top down (``LossyOptions.delta_picture``)."""
+filled with its background, refined top down (``LossyOptions.delta_picture``).
+
+Measured on the link, not the CPU (flake48b): on a loaded 2-core machine the
+host's encodes took 0.4-3 s of wall clock each and the median lag was their
+time (it failed 3 of 8 runs at load 5-9 beside CPU hogs); the CPU's share of
+each lag, timed in the same run, is taken out (linkbench.session's notes)."""
 
 from __future__ import annotations
 
@@ -90,17 +95,27 @@ def test_page_down_first_picture_within_the_links_arithmetic() -> None:
         assert r.exact_ms is not None, "the viewer's framebuffer never became exact"
         # The bound, from the link alone: the one-way delay, a first picture
         # of 150 ms of the rate (18.75 kB at 1 Mbit/s), a round trip for the
-        # receipts the flow may be waiting on, and 150 ms of margin for
-        # encode and decode; held by the median of the four, as one encode
-        # slowed by a loaded machine is not the link's (the max reached 645
-        # ms at load 10, pgdn44, and 938 ms at load 12-15, fresh105: past
-        # even the exact page's own 768 ms on the link). Before pgdn44 the
-        # median was 881 ms (each shown once all its 90 kB had crossed).
+        # receipts the flow may be waiting on, and 150 ms of margin (the
+        # proxy's pacing in its own process, the ticks); held by the median
+        # of the four, and each under its exact ops' time on the link. Before
+        # pgdn44 the median lag was 881 ms (each shown once all its 90 kB had
+        # crossed). Of each lag the CPU's share is taken out: the encodes and
+        # decodes it waited on and the event loop's stalls, timed in this run
+        # by the session's own probe (``lag_cpu_ms``,
+        # linkbench.metrics.cpu_on_path; never the link's delay nor its bytes'
+        # time at the rate). On a loaded 2-core machine they were the lag
+        # (flake48b, load 22-30: each Page Down's encode 0.4-3 s of wall
+        # clock, the median lag 0.57-1.8 s; less the CPU's share 162-326 ms).
         bound_ms = (RTT / 2 + 0.15 + RTT + 0.15) * 1000
-        assert r.lag_p50_ms <= bound_ms, (
-            f"Page Downs showed {r.lag_p50_ms:.0f} ms after them (median; max "
-            f"{r.lag_max_ms:.0f}; their exact ops, {exact_bytes} bytes, cross the link "
-            f"in {(RTT / 2 + exact_bytes * 8 / RATE) * 1000:.0f}); the link allows {bound_ms:.0f}"
+        exact_ms = (RTT / 2 + exact_bytes * 8 / RATE) * 1000
+        net_ms, net_max = r.extra["lag_net_p50_ms"], r.extra["lag_net_max_ms"]
+        cpu_ms = ", ".join(f"{c:.0f}" for c in r.extra["lag_cpu_ms"])
+        shown = (
+            f"Page Downs showed {net_ms:.0f} ms after them less the CPU's share (median; "
+            f"max {net_max:.0f}; lag p50 {r.lag_p50_ms:.0f}, max {r.lag_max_ms:.0f}; CPU ms "
+            f"{cpu_ms}; their exact ops, {exact_bytes} bytes, cross the link in {exact_ms:.0f})"
         )
+        assert net_ms <= bound_ms, f"{shown}; the link allows {bound_ms:.0f}"
+        assert net_max < exact_ms, shown
 
     asyncio.run(main())

@@ -14,7 +14,15 @@ from screencodec.capture.replay import synthetic_sequence
 from screencodec.encoder import ScreenEncoder
 from screencodec.linkbench import parse_link, run_session, targets
 from screencodec.linkbench import session as session_module
-from screencodec.linkbench.metrics import bgr_equal, changed_frames, display_lags, psnr
+from screencodec.linkbench.metrics import (
+    bgr_equal,
+    busy_within,
+    changed_frames,
+    cpu_on_path,
+    display_lags,
+    psnr,
+    union,
+)
 from screencodec.linkbench.session import _Probe
 
 
@@ -96,6 +104,33 @@ def test_display_lag_runs_to_the_first_update_showing_that_frame_or_a_later_one(
     assert lags.unshown == [7]
 
 
+def test_the_cpu_share_of_a_lag_is_the_work_on_its_path_never_the_link() -> None:
+    """A frame became current at 10.0 while the host still encoded another
+    (until 10.2); its own encode ran 10.3-10.5, the loop stalled 10.5-10.55
+    (the host sealing it), its decode ran 11.2-11.3 behind the viewer's
+    decodes of earlier updates, and it was applied at 11.32. The viewer's
+    work counts only from when its bytes could have arrived (flake48b)."""
+    assert union([(1.0, 3.0), (2.0, 4.0), (5.0, 6.0), (7.0, 7.0)]) == [(1.0, 4.0), (5.0, 6.0)]
+    assert busy_within(0.0, 5.5, [(1.0, 4.0), (5.0, 6.0)]) == pytest.approx(3.5)
+    assert busy_within(4.5, 4.9, [(1.0, 4.0), (5.0, 6.0)]) == 0.0
+    assert busy_within(3.0, 2.0, [(1.0, 4.0)]) == 0.0
+    stalls = [(10.5, 10.55)]
+    host = union([(9.5, 10.2), (10.3, 10.5), (11.0, 11.1), *stalls])
+    viewer = union([(10.6, 10.9), (10.95, 11.0), (11.2, 11.3), *stalls])
+
+    def cpu(arrival: float) -> float:
+        return cpu_on_path(10.0, 10.5, 11.32, arrival_at_least=arrival, host_busy=host,
+                           viewer_busy=viewer)  # fmt: skip
+
+    # the encodes before it 0.2 and its own 0.2; the decodes 0.3 + 0.05 + its
+    # own 0.1; the stall was in its time on the link (0.1 s): not counted
+    assert cpu(10.6) == pytest.approx(0.85)
+    # bytes that take until 10.8 to cross: the decode before that is the link's time
+    assert cpu(10.8) == pytest.approx(0.65)
+    # a link that takes no time: the stall after the encode counts
+    assert cpu(10.5) == pytest.approx(0.9)
+
+
 def test_a_short_session_measures_lag_for_every_changed_frame() -> None:
     link = parse_link("4M,40ms")
     frames = synthetic_sequence("typing", 320, 240, seconds=2.0, incremental=True)
@@ -111,6 +146,10 @@ def test_a_short_session_measures_lag_for_every_changed_frame() -> None:
         # Every update crossed the link: no lag is shorter than the one-way delay.
         assert r.lag_p50_ms >= link.delay * 1000
         assert r.lag_p50_ms <= r.lag_p95_ms <= r.lag_max_ms
+        # The CPU's share of each: never the link's own time (its delay).
+        assert len(r.extra["lag_cpu_ms"]) == r.lag_samples
+        assert all(c >= 0 for c in r.extra["lag_cpu_ms"])
+        assert link.delay * 1000 <= r.extra["lag_net_p50_ms"] <= r.lag_p50_ms
         assert r.exact_ms is not None  # lossless: exact once the screen stops
         assert r.lossy_samples == 0 and r.psnr_db == math.inf
         assert r.psnr_samples >= 1  # the probe sampled framebuffers

@@ -22,6 +22,18 @@ viewer's ``applied_at`` uses; the paced source is given the same clock):
   R differ from frame ``i - 1``): from ``PacedSource.time_of(i)`` until the
   viewer applied the first update carrying ``i`` or a later frame
   (``viewer.applied_at``). See :func:`.metrics.display_lags`.
+* **The CPU's share of each lag** (``extra["lag_cpu_ms"]``, per lag as
+  ``display_lags`` orders them; ``lag_net_p50_ms``/``lag_net_max_ms``: the
+  lags less it): what the frame waited on the machine, not on the link
+  (:func:`.metrics.cpu_on_path`). Until its update's encode ended, the time
+  the host was encoding (its own encode, or one still running when the frame
+  came) or the event loop stalled (:func:`_watch_loop`: over 2 ms late);
+  from when its bytes could have arrived (its encode's end, the link's delay
+  and its bytes' time at the rate: the link's own time is never counted)
+  until it was applied, the time the viewer was decoding or the loop
+  stalled. What is left is the link's, the flow control's and the proxy's.
+  On a loaded 2-core machine the encodes alone were most of the lag (load
+  22-25: 0.4-3 s each, flake48b).
 * **Joining is measured apart**: until the viewer shows its first picture the
   host's source shows frame 0 and the paced clock has not started; the first
   decoded update starts it. So lag is the steady state, and the join is
@@ -97,7 +109,17 @@ from ..transport import (
 from ..transport.session.viewer import default_capabilities
 from .isolated import ProxyProcess
 from .ledger import CountingChannel, Ledger
-from .metrics import BesideExact, bgr_equal, changed_frames, display_lags, percentile, psnr
+from .metrics import (
+    BesideExact,
+    Lags,
+    bgr_equal,
+    changed_frames,
+    cpu_on_path,
+    display_lags,
+    percentile,
+    psnr,
+    union,
+)
 from .shaper import DirectionStats, Link, ShapingProxy
 from .steps import LinkStep, after_steps, drop_and_recovery
 from .tunwire import in_netns
@@ -249,10 +271,16 @@ class _Probe:
         self.stop_index = stop_index
         self.sample_period = sample_period
         self.max_samples = max_samples
-        self.pending: deque[tuple[int, int, float]] = deque()
+        self.pending: deque[tuple[int, int, float, float]] = deque()
         self.encodes = 0
         self.shown: list[tuple[int, float]] = []  # (frame index, encode start)
         self.payload: list[int] = []  # bytes of each decoded update, as ``shown``
+        #: the CPU's share of each lag (:func:`.metrics.cpu_on_path`): every
+        #: encode's and decode's (start, end), and per ``shown`` its own
+        #: (encode start, encode end, decode start, decode end)
+        self.encoded: list[tuple[float, float]] = []
+        self.decoded: list[tuple[float, float]] = []
+        self.paths: list[tuple[float, float, float, float]] = []
         self.unmatched = 0
         self.samples: dict[int, Frame] = {}  # position in shown -> framebuffer copy
         # The buffer the next sample is copied into, faulted in by a thread:
@@ -267,20 +295,22 @@ class _Probe:
         self.exact = _Signal(loop)
         self._next_sample = math.inf
 
-    def on_encoded(self, index: int, started: float, data: bytes) -> None:
+    def on_encoded(self, index: int, started: float, ended: float, data: bytes) -> None:
         self.encodes += 1
-        self.pending.append((xxhash.xxh3_64_intdigest(data), index, started))
+        self.encoded.append((started, ended))
+        self.pending.append((xxhash.xxh3_64_intdigest(data), index, started, ended))
 
-    def match(self, data: bytes) -> tuple[int, float]:
+    def match(self, data: bytes) -> tuple[int, float, float]:
+        """The frame index, encode start and encode end of the bytes decoded."""
         key = xxhash.xxh3_64_intdigest(data)
-        for k, (h, _, _) in enumerate(self.pending):
+        for k, (h, _, _, _) in enumerate(self.pending):
             if h == key:
                 for _ in range(k):
                     self.pending.popleft()
-                _, index, started = self.pending.popleft()
-                return index, started
+                _, index, started, ended = self.pending.popleft()
+                return index, started, ended
         self.unmatched += 1
-        return -1, math.nan
+        return -1, math.nan, math.nan
 
     def on_decoded(self, index: int, started: float, fb: Frame) -> None:
         pos = len(self.shown)
@@ -342,7 +372,7 @@ class _NotingEncoder:
     def encode(self, frame: Frame, /) -> bytes:
         index, started = self.probe.gate.frame_index, _CLOCK()
         data = self.inner.encode(frame)
-        self.probe.on_encoded(index, started, data)
+        self.probe.on_encoded(index, started, _CLOCK(), data)
         return data
 
     def request_keyframe(self) -> None:
@@ -369,9 +399,13 @@ class _WatchingDecoder:
         self.inner.needs_keyframe = value
 
     def decode(self, data: bytes, /) -> Frame:
+        began = _CLOCK()
         fb = self.inner.decode(data)
+        done = _CLOCK()
         self.probe.payload.append(len(data))
-        index, started = self.probe.match(data)
+        index, started, ended = self.probe.match(data)
+        self.probe.decoded.append((began, done))
+        self.probe.paths.append((started, ended, began, done))
         self.probe.on_decoded(index, started, fb)
         return fb
 
@@ -623,6 +657,8 @@ class _Run:
     spans_doubted: bool = False
     untimed: int = 0  # receipts a retransmit of ours may have held (flow44)
     timeline: list[tuple[float, float, float | None, int, int]] = field(default_factory=list)
+    #: (due, woke): the event loop ran late (:func:`_watch_loop`), as long
+    stalls: list[tuple[float, float]] = field(default_factory=list)
 
 
 async def _timed(paced: PacedSource, proxy: _Proxy, steps: Sequence[LinkStep],
@@ -724,6 +760,7 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, cou
                 gate.release()
                 await _wait(gate.started, join_timeout, "the host grabs nothing")
                 sampler = asyncio.ensure_future(_sample_flow(host, run))
+                watcher = asyncio.ensure_future(_watch_loop(run.stalls))
                 sending = None if transfer is None else asyncio.ensure_future(
                     transfer.run(host, viewer))
                 timed = asyncio.ensure_future(_timed(paced, proxy, steps, actions, run.steps))
@@ -741,7 +778,8 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, cou
                     await wait_for(_applied(viewer, events, probe.exact_at), settle)
                 run.host_stats = viewer.host_stats
                 sampler.cancel()
-                await asyncio.gather(sampler, return_exceptions=True)
+                watcher.cancel()
+                await asyncio.gather(sampler, watcher, return_exceptions=True)
             finally:
                 events.close()
                 await viewer.bye()
@@ -749,6 +787,23 @@ async def _play(host: Host, proxy: _Proxy, probe: _Probe, ledger: Ledger, *, cou
         finally:
             await proxy.close()
     return run
+
+
+#: The loop watcher's sleep, and the lateness past it that is a stall.
+_WATCH_PERIOD = 0.01
+_STALL = 0.002
+
+
+async def _watch_loop(stalls: list[tuple[float, float]]) -> None:
+    """Note each time the event loop (host's and viewer's) woke this task
+    over ``_STALL`` late: from when it was due to when it ran, the loop ran
+    something else or the process did not run at all (a loaded machine)."""
+    while True:
+        due = _CLOCK() + _WATCH_PERIOD
+        await asyncio.sleep(_WATCH_PERIOD)
+        woke = _CLOCK()
+        if woke - due > _STALL:
+            stalls.append((due, woke))
 
 
 async def _sample_flow(host: Host, run: _Run, period: float = 0.25) -> None:
@@ -764,6 +819,26 @@ async def _sample_flow(host: Host, run: _Run, period: float = 0.25) -> None:
             run.timeline.append((round(_CLOCK() - t0, 3), flow.target_rate() * 8 / 1000, budget,
                                  int(stream.quality.get("lossy_area", 0)), run.cuts))  # fmt: skip
         await asyncio.sleep(period)
+
+
+def _cpu_ms(probe: _Probe, link: Link, run: _Run, lags: Lags,
+            became: Callable[[int], float]) -> list[float]:  # fmt: skip
+    """The CPU's share of each lag, ms (:func:`.metrics.cpu_on_path`). An
+    update's bytes arrive no sooner than the link's delay and their time at
+    its rate after its encode."""
+    host_busy = union([*probe.encoded, *run.stalls])
+    viewer_busy = union([*probe.decoded, *run.stalls])
+    out = []
+    for i, p, shown in zip(lags.frames, lags.positions, lags.shown_at, strict=True):
+        _, encoded, _, _ = probe.paths[p]
+        if math.isnan(encoded):  # bytes no encode made: nothing known, none counted
+            out.append(0.0)
+            continue
+        wire = link.delay + (probe.payload[p] / link.rate if link.rate else 0.0)
+        cpu = cpu_on_path(became(i), encoded, shown, arrival_at_least=encoded + wire,
+                          host_busy=host_busy, viewer_busy=viewer_busy)  # fmt: skip
+        out.append(cpu * 1000)
+    return out
 
 
 def _result(*, name: str, link: Link, frames: FrameSequence, paced: PacedSource, probe: _Probe,
@@ -785,6 +860,8 @@ def _result(*, name: str, link: Link, frames: FrameSequence, paced: PacedSource,
     starts = [probe.shown[p][1] for p in lags.positions]
     waits = [(s - paced.time_of(i)) * 1000 for i, s in zip(lags.frames, starts, strict=True)]
     transits = [(t - s) * 1000 for t, s in zip(lags.shown_at, starts, strict=True)]
+    cpu = _cpu_ms(probe, link, run, lags, paced.time_of)
+    net = [lag - c for lag, c in zip(ms, cpu, strict=True)]
     in_window = [(index, t) for index, t in shown if begin <= t <= end]
     states = len(set(display_lags(changed, paced.time_of, in_window).positions))
     scores = []
@@ -845,6 +922,12 @@ def _result(*, name: str, link: Link, frames: FrameSequence, paced: PacedSource,
             # From the screen's first change: the pixels still in every sample
             # exact in every sample from then on (the text beside a film).
             "beside_exact_ms": None if beside_at is None else max(0.0, beside_at) * 1000,
+            # Of each lag (as ``lag_*``): the CPU's share, the encodes, decodes
+            # and loop stalls it waited on (:func:`.metrics.cpu_on_path`), and
+            # what is left: the link's, the flow's and the proxy's.
+            "lag_cpu_ms": cpu,
+            "lag_net_p50_ms": percentile(net, 50),
+            "lag_net_max_ms": max(net, default=math.nan),
             "decode_errors": viewer.decode_errors,
             "encodes": probe.encodes,
             "unmatched": probe.unmatched,
