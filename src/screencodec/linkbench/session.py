@@ -837,7 +837,7 @@ def _cpu_ms(probe: _Probe, link: Link, run: _Run, lags: Lags,
         wire = link.delay + (probe.payload[p] / link.rate if link.rate else 0.0)
         cpu = cpu_on_path(became(i), encoded, shown, arrival_at_least=encoded + wire,
                           host_busy=host_busy, viewer_busy=viewer_busy)  # fmt: skip
-        out.append(cpu * 1000)
+        out.append(round(cpu * 1000, 1))  # a figure per lag in the JSON: 0.1 ms will do
     return out
 
 
