@@ -26,6 +26,7 @@ from screencodec.transport.connect import (
     host_via_relay,
     listen_direct,
 )
+from screencodec.transport.connect.reconnect import LOST_WORDS, lost_words
 from screencodec.transport.input import RecordingInjector
 from screencodec.transport.relay import Relay
 from screencodec.transport.session.link import ViewerLink
@@ -209,6 +210,10 @@ def test_frame_cut_in_half_is_a_lost_link_for_the_viewer() -> None:
             reason = await asyncio.wait_for(task, 10)
             assert "truncated" in reason and viewer.link_lost
             assert cut_at
+            # The terminal and the page say it as any lost link: the socket's
+            # words tell the agent nothing (flake48c: a host killed mid-record
+            # read "the connection was lost (stream truncated inside a frame)").
+            assert lost_words(reason) == LOST_WORDS, reason
         finally:
             await proxy.close()
             await listener.close()

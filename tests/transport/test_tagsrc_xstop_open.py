@@ -30,7 +30,7 @@ from .test_cliux_screen_gone import (
     doomed_xvfb,  # noqa: F401 - a fixture
 )
 from .test_view_cli_ux import read_until, stop, viewer
-from .test_xstop_hub import hub_on
+from .test_xstop_hub import hub_on, stop_server
 from .test_xtest_dead_server import _doomed_xvfb
 
 
@@ -146,7 +146,7 @@ def test_a_monitor_opened_while_the_server_is_stopped_leaves_the_loop_free() -> 
         async def main() -> None:
             hub.acquire(1)
             await hub.grab_hinted_then(1, HintCursor(), lambda f, o, h: None)
-            os.kill(pid, signal.SIGSTOP)
+            stop_server(hub, pid)
             hub.acquire(0)  # the switch: acquire the new monitor, release the old
             hub.release(1)
             with pytest.raises(CaptureError) as first:

@@ -182,6 +182,14 @@ def ended_while_away(exc: BaseException) -> EndedAway | None:
 _IDLE_CLOSE = re.compile(r"nothing received for (\S+) s \(peer gone\)")
 
 
+#: A broken line's words (channel/framing.py, channel/sealed.py), said as
+#: :data:`LOST_WORDS` alone.
+_BROKE_WORDS = frozenset({
+    "the peer closed the connection", "the connection is gone",
+    "stream truncated inside a frame", "stream truncated inside a frame header",
+})
+
+
 def lost_words(reason: str) -> str | None:
     """How a lost link is said (``Viewer.run``'s reason for it): :data:`LOST_WORDS`,
     with why when the channel says more than that it broke: which side's
@@ -201,9 +209,10 @@ def lost_words(reason: str) -> str | None:
         return None
     if reason.startswith("channel closed: "):
         why = reason.removeprefix("channel closed: ")
-        if why in ("the peer closed the connection", "the connection is gone") or why.startswith(
-            "the connection broke"
-        ):
+        # A stream cut mid-record (a host killed while it sent, channel/framing's
+        # TruncatedError) is the line breaking too: its words tell the agent
+        # nothing (flake48c read "(stream truncated inside a frame)").
+        if why in _BROKE_WORDS or why.startswith("the connection broke"):
             return LOST_WORDS
         return f"{LOST_WORDS} ({safe_text(why, 200)})"
     return None
