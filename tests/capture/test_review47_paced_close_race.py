@@ -58,8 +58,8 @@ def _trial(close_source_first: bool, workers: list[threading.Thread]) -> list[st
     closing.join(5)
     grabber.join(5)
     fetcher = paced._fetcher
-    if fetcher is not None and fetcher._thread is not None:
-        workers.append(fetcher._thread)
+    if fetcher is not None and fetcher._shared.thread is not None:
+        workers.append(fetcher._shared.thread)
     wrong = [f"{type(e).__name__}: {e}" for e in seen if not isinstance(e, CaptureError)]
     if closing.is_alive() or grabber.is_alive():
         wrong.append(f"hung: close {closing.is_alive()}, grab {grabber.is_alive()}")
