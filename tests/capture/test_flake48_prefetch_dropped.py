@@ -3,10 +3,10 @@
 Its worker thread held the sequence (its target was a bound method), so
 the source was never collected and the worker waited for a job for good,
 with two frame-sized buffers: the Host does not close a source its caller
-passed in, and tests/transport, which never closed theirs, left a dozen
-such workers in a pytest process (two of them failed review47's check
-that no prefetch worker is left, in a worker process that ran
-test_review42_forged_receipts.py first).
+passed in, and three files of tests/transport, which never close theirs,
+left nine such workers in one pytest process (two of them failed
+review47's check that no prefetch worker is left, in a worker process
+that ran test_review42_forged_receipts.py first).
 
 Expected: once nothing refers to the source, it is collected and its worker
 ends; a source still referred to keeps its worker and goes on prefetching.

@@ -109,7 +109,8 @@ class _Prefetch:
     dropped unclosed is collected, and its finaliser (:meth:`shut`) ends the
     worker (flake48a: the Host does not close a source its caller passed
     in, and each such source's worker waited for a job for good, with two
-    frame-sized buffers; tests/transport left a dozen in one process)."""
+    frame-sized buffers; three files of tests/transport left nine in one
+    process)."""
 
     def __init__(self, frames: FrameSequence, bufs: list[Frame]) -> None:
         self.frames = frames
