@@ -16,6 +16,7 @@ import itertools
 import math
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
@@ -101,6 +102,63 @@ def synthetic_sequence(
     return SyntheticSequence(desk, max(1, round(seconds * fps)))
 
 
+class _Prefetch:
+    """What a :class:`PrefetchedSequence` shares with its worker thread: the
+    wrapped sequence, the two buffers, the worker's job and result, under one
+    condition variable. The worker holds this, never the sequence: one
+    dropped unclosed is collected, and its finaliser (:meth:`shut`) ends the
+    worker (flake48a: the Host does not close a source its caller passed
+    in, and each such source's worker waited for a job for good, with two
+    frame-sized buffers; three files of tests/transport left nine in one
+    process)."""
+
+    def __init__(self, frames: FrameSequence, bufs: list[Frame]) -> None:
+        self.frames = frames
+        self.bufs = bufs
+        self.cond = threading.Condition()
+        self.job: tuple[int, int] | None = None  # (frame, buffer) the worker is to fetch
+        self.busy = False
+        self.ready: tuple[int, int, BaseException | None] | None = None  # frame, buffer, error
+        self.closed = False
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:  # with self.cond held
+        if self.thread is None:
+            self.thread = threading.Thread(
+                target=self.work, name="screencodec-prefetch", daemon=True
+            )
+            self.thread.start()
+
+    def work(self) -> None:
+        while True:
+            with self.cond:
+                while self.job is None and not self.closed:
+                    self.cond.wait()
+                if self.closed:
+                    return
+                job, self.job, self.busy = self.job, None, True
+            assert job is not None
+            index, buf = job
+            error: BaseException | None = None
+            try:
+                np.copyto(self.bufs[buf], self.frames.frame(index))
+            except BaseException as exc:  # handed to the caller who asks for this frame
+                error = exc
+            with self.cond:
+                self.ready, self.busy = (index, buf, error), False
+                self.cond.notify_all()
+
+    def shut(self) -> threading.Thread | None:
+        """No job from now on; the worker quits (after a fetch under way).
+        Returns the worker, if one started: none can start from now on. Not
+        a join: as a finaliser this runs on whichever thread collected the
+        sequence, the worker's own included."""
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+            return self.thread
+
+
 class PrefetchedSequence:
     """A :class:`FrameSequence` that decodes frame ``i + 1`` in a worker thread
     while the caller works on frame ``i``, so that a replay's decoding (14 ms
@@ -114,9 +172,10 @@ class PrefetchedSequence:
     sequence is raised by the ``frame`` call that asks for that frame.
 
     State: the two buffers, the worker's job and result, under one condition
-    variable. ``frame`` must be called from one thread at a time; the wrapped
-    sequence is only used by one thread at a time. :meth:`close` stops the
-    worker (not the wrapped sequence).
+    variable (:class:`_Prefetch`, shared with the worker). ``frame`` must be
+    called from one thread at a time; the wrapped sequence is only used by
+    one thread at a time. :meth:`close` stops the worker (not the wrapped
+    sequence); so does dropping the sequence unclosed, once it is collected.
     """
 
     def __init__(self, frames: FrameSequence, /, *, wrap: bool = False) -> None:
@@ -124,14 +183,10 @@ class PrefetchedSequence:
         self.wrap = wrap
         self.width, self.height = frames.width, frames.height
         self.times = frames.times
-        self._bufs = [np.empty((frames.height, frames.width, 4), np.uint8) for _ in range(2)]
-        self._current = -1  # index in _bufs of the buffer the caller holds
-        self._cond = threading.Condition()
-        self._job: tuple[int, int] | None = None  # (frame, buffer) the worker is to fetch
-        self._busy = False
-        self._ready: tuple[int, int, BaseException | None] | None = None  # frame, buffer, error
-        self._closed = False
-        self._thread: threading.Thread | None = None
+        bufs = [np.empty((frames.height, frames.width, 4), np.uint8) for _ in range(2)]
+        self._shared = _Prefetch(frames, bufs)
+        self._current = -1  # index in the buffers of the one the caller holds
+        weakref.finalize(self, self._shared.shut)
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -142,73 +197,45 @@ class PrefetchedSequence:
         return getattr(self.frames, name)
 
     def frame(self, index: int, /) -> Frame:
-        if self._closed:
+        shared = self._shared
+        if shared.closed:
             raise CaptureError("the prefetching sequence is closed")
-        with self._cond:
+        with shared.cond:
             # Closed meanwhile (from another thread): the worker quits with
             # its job left, and this waited forever (review47: a grab
             # racing PacedSource.close, hung in 1 of 20 trials).
-            while (self._busy or self._job is not None) and not self._closed:
-                self._cond.wait()
-            if self._closed:
+            while (shared.busy or shared.job is not None) and not shared.closed:
+                shared.cond.wait()
+            if shared.closed:
                 raise CaptureError("the prefetching sequence is closed")
-            ready, self._ready = self._ready, None
+            ready, shared.ready = shared.ready, None
         if ready is not None and ready[0] == index:
             _, buf, error = ready
             if error is not None:
                 raise error
         else:  # not prefetched: the worker is idle, fetch here
             buf = 1 - self._current if self._current >= 0 else 0
-            np.copyto(self._bufs[buf], self.frames.frame(index))
+            np.copyto(shared.bufs[buf], self.frames.frame(index))
         self._current = buf
         after = index + 1
         if after >= len(self.frames):
             after = 0 if self.wrap and len(self.frames) > 1 else -1
         if after >= 0:
-            with self._cond:
+            with shared.cond:
                 # Started under the lock, never once closed: a close racing
                 # this call (from another thread) found no worker yet, or
                 # joined it and dropped it, and a worker started after it
                 # ran on unjoined (CI, stop 47: two left alive).
-                if not self._closed:
-                    self._start()
-                    self._job = (after, 1 - buf)
-                    self._cond.notify_all()
-        return self._bufs[buf]
-
-    def _start(self) -> None:  # with self._cond held
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._work, name="screencodec-prefetch", daemon=True
-            )
-            self._thread.start()
-
-    def _work(self) -> None:
-        while True:
-            with self._cond:
-                while self._job is None and not self._closed:
-                    self._cond.wait()
-                if self._closed:
-                    return
-                job, self._job, self._busy = self._job, None, True
-            assert job is not None
-            index, buf = job
-            error: BaseException | None = None
-            try:
-                np.copyto(self._bufs[buf], self.frames.frame(index))
-            except BaseException as exc:  # handed to the caller who asks for this frame
-                error = exc
-            with self._cond:
-                self._ready, self._busy = (index, buf, error), False
-                self._cond.notify_all()
+                if not shared.closed:
+                    shared.start()
+                    shared.job = (after, 1 - buf)
+                    shared.cond.notify_all()
+        return shared.bufs[buf]
 
     def close(self) -> None:
         """Stop the worker thread (waits for a fetch in progress); a
         ``frame`` call waiting for the worker raises CaptureError. Idempotent."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-            worker = self._thread  # none can start from now on
+        worker = self._shared.shut()
         if worker is not None and worker is not threading.current_thread():
             worker.join()
 

@@ -101,7 +101,8 @@ def xvfb_xterm(
     """A private Xvfb (black root) with an xterm of ``cols`` x ``rows`` at
     ``at`` echoing what is typed (``cat``), the pointer over it (so that it has
     the keyboard focus: there is no window manager); yields the display once
-    the xterm has drawn its window. For xdotool typing in tests and benchmarks."""
+    the xterm has drawn its window and its focused (filled) cursor. For
+    xdotool typing in tests and benchmarks."""
     from .screen import ScreenSource
 
     with private_xvfb(width, height, args=["-br"]) as display:
@@ -119,7 +120,21 @@ def xvfb_xterm(
                     if time.monotonic() > deadline or term.poll() is not None:
                         raise CaptureError(f"the xterm did not show (exit {term.poll()})")
                     time.sleep(0.05)
-            subprocess.run(["xdotool", "mousemove", str(x + 70), str(y + 30)], env=env, check=True)
+                subprocess.run(["xdotool", "mousemove", str(x + 70), str(y + 30)], env=env,
+                               check=True)  # fmt: skip
+                # The background above is the X server's, painted as the
+                # window maps: the xterm may not have handled its exposure
+                # yet, nor the focus. Its block cursor (the top-left cell,
+                # after a 1 px border and a 2 px inner one) is drawn filled
+                # once it has handled both, in order. flake48a: under load it
+                # redrew its whole window after this returned, in a test
+                # that judges the damage of what it then typed.
+                cx, cy = at[0] + 5, at[1] + 8
+                deadline = time.monotonic() + 20
+                while src.grab()[cy, cx, :3].max() >= 128:
+                    if time.monotonic() > deadline or term.poll() is not None:
+                        raise CaptureError(f"the xterm did not take the focus (exit {term.poll()})")
+                    time.sleep(0.02)
             yield display
         finally:
             term.kill()
