@@ -295,6 +295,12 @@ class CongestionControl:
         #: the estimate as the spans last timed it, if they did so under a
         #: queue (None: they did not): their claim once the estimate is stale
         self._queued_claim: float | None = None
+        #: the estimate is what ``_untimed_queue`` let it fall to (the
+        #: receipts' delivered rate) and no span has timed the link since
+        self._fell = False
+        #: at this receipt the window's spans were too short to time the
+        #: link (under ``min_busy`` in all): at least this fast, they say
+        self._short_claim: float | None = None
 
     # -- the send side -----------------------------------------------------
 
@@ -453,6 +459,7 @@ class CongestionControl:
         if self.spans_doubt.doubted:
             held = 0.0  # the viewer's word too: the round trip keeps its decode
         if arrived is not None and span is not None and not self.spans_doubt.doubted:
+            self._short_claim = None  # said by this receipt's spans only
             # It may have waited behind a lost segment of ours, or gone out in
             # the round trip after its retransmit, while reno's window was
             # halved: its span is the loss's, not the link's (traced under
@@ -511,8 +518,9 @@ class CongestionControl:
         if self._delivered and self._delivered[0][0] <= now - c.rate_window / 2:
             recent = sum(n for _, n in self._delivered) / c.rate_window
             delivered = recent if delivered is None else min(delivered, recent)
-        if delivered is not None:
-            self.rate = min(self.rate, max(delivered, c.initial_rate / 8))
+        if delivered is not None and max(delivered, c.initial_rate / 8) < self.rate:
+            self.rate = max(delivered, c.initial_rate / 8)
+            self._fell = True
 
     def _check_spans(self, now: float, full: bool, acked: int) -> None:
         """Spans that claim far more than the receipts deliver under a queue
@@ -532,6 +540,14 @@ class CongestionControl:
         claimed = self.rate
         if self.stale(now) and self._queued_claim is not None:
             claimed = self._queued_claim
+        elif self._fell and self._short_claim is not None:
+            # The estimate is what the receipts delivered (``_untimed_queue``),
+            # not the viewer's word, and its spans since were too short to
+            # time the link: they say it is at least this fast. Taken for
+            # the fall, the lie's run was reset, the queue drained, the lie
+            # regrew the rate to 151 Mbit/s and 430 kB filled it again
+            # (flake48b, traced: 2 of 24 lying runs at load 14-22).
+            claimed = max(claimed, self._short_claim)
         if not doubt.check(now, acked, claimed=claimed, over=over, full=full,
                            window=c.rate_window):  # fmt: skip
             return
@@ -579,9 +595,13 @@ class CongestionControl:
             self._busy.popleft()
         busy = sum(b for _, _, b in self._busy)
         timed = sum(n for _, n, b in self._busy if b)
+        # What the spans say even when too short to time: their bytes came in
+        # under ``min_busy`` (a liar's, 20-35 kB in 0.3 ms, always do).
+        self._short_claim = timed / c.min_busy if timed and busy < c.min_busy else None
         # Enough time to measure, or so many bytes in so little time that the
         # link is clearly fast (loopback, a LAN): either way the rate counts.
         if busy >= c.min_busy:
+            self._fell = False
             self.rate = _median_rate(self._busy, timed, busy)
             latest = _latest_rate(self._busy) if self.congested() else None
             if latest is not None:
