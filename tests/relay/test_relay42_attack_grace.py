@@ -75,12 +75,32 @@ def test_a_stranger_hammering_a_code_in_the_grace_neither_extends_it_nor_keeps_t
             # (gh-86296; failover42's like loop ran to its run's timeout).
             stop = asyncio.Event()
 
+            # The grace's time left when the stranger's registrations were
+            # first refused RATE_LIMITED (0: the grace was over by then).
+            limited_at: list[int] = []
+
+            async def registering() -> None:
+                # Its registrations in a loop of their own, none waiting on
+                # the other connections: a stranger still under its
+                # registrations per minute as the grace ends is one more
+                # registration of a code nobody holds, and the first claim
+                # takes it (CODE_IN_USE for the host: fresh126, the loop
+                # below, slowed at load 23-30, had not made its 20 by then).
+                i = 0
+                while not stop.is_set():
+                    i += 1
+                    answer = await _answer(relay.port, "127.0.0.2", ROLE_HOST_CONTROL, code,
+                                           bytes([i % 256]) * 16)
+                    said.append(answer)
+                    if answer == "RATE_LIMITED" and not limited_at:
+                        limited_at.append(max(0, int(await watcher.pttl(
+                            "screencodec:recovering"))))
+                    await asyncio.sleep(0.05 if limited_at else 0)
+
             async def stranger() -> None:
                 i = 0
                 while not stop.is_set():
                     i += 1
-                    said.append(await _answer(relay.port, "127.0.0.2", ROLE_HOST_CONTROL, code,
-                                              bytes([i % 256]) * 16))
                     said.append(await _answer(relay.port, "127.0.0.3", ROLE_HOST_DATA, code,
                                               bytes([i % 256]) * 16))
                     with contextlib.suppress(asyncio.TimeoutError):
@@ -89,7 +109,7 @@ def test_a_stranger_hammering_a_code_in_the_grace_neither_extends_it_nor_keeps_t
                     left.append(int(await watcher.pttl("screencodec:recovering")))
                     await asyncio.sleep(0.05)
 
-            hammering = asyncio.ensure_future(stranger())
+            hammering = asyncio.gather(registering(), stranger())
             try:
                 async with await host_via_relay("127.0.0.1", relay.port, creds,
                                                 lambda ch: None, timeouts=FAST) as reg:
@@ -100,6 +120,9 @@ def test_a_stranger_hammering_a_code_in_the_grace_neither_extends_it_nor_keeps_t
                     await asyncio.gather(hammering, return_exceptions=True)
                     # The grace never grew: each reading is at most the one
                     # before (the key gone reads -2).
+                    # Its registrations were refused throughout: BUSY, then
+                    # past its limit before the grace ended.
+                    assert limited_at and limited_at[0] > 0, limited_at
                     live = [ms for ms in left if ms >= 0]
                     assert live, left
                     assert all(b <= a for a, b in itertools.pairwise(live)), live

@@ -125,6 +125,30 @@ def test_view_web_says_no_browser_when_xdg_open_fails(tmp_path: Path) -> None:
     assert out.returncode == 1
 
 
+def test_view_web_page_a_browser_asked_for_gets_no_such_line(tmp_path: Path) -> None:
+    """A browser that asked for the page (the link opened, its page still
+    loading: flake48e, headless Chromium at load 23-30 connected more than
+    PAGE_NUDGE_AFTER after it was started) is not told to open the link by
+    hand. Found: "no page has opened yet: open ... in your browser" all the
+    same. The browser program fetches the page (its HTML) and exits."""
+    where = tmp_path / "bin"
+    where.mkdir()
+    record = tmp_path / "fetched"
+    fetch = "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=20).read()"
+    prog = where / "fetches"
+    prog.write_text(f"#!/bin/sh\n{sys.executable} -c '{fetch}' \"$1\" && printf ok > {record}\n")
+    prog.chmod(0o755)
+    out = subprocess.run(
+        [*CLI, "view", "127.0.0.1:9", "--code", "123 456 789", "--password", "abcd2345",
+         "--web", "--duration", str(PAGE_NUDGE_AFTER + 4)],
+        capture_output=True, text=True, env=_env(prog), timeout=60, check=False,
+    )  # fmt: skip
+    assert record.read_text() == "ok", out.stderr  # the page was asked for
+    assert URL.search(out.stdout), out.stdout
+    assert "no page has opened yet" not in out.stdout + out.stderr, out.stdout
+    assert out.returncode == 1  # no page connected before --duration
+
+
 def test_view_web_page_that_connects_gets_no_such_line(
     tmp_path: Path, browser: Any, loop: LoopThread
 ) -> None:

@@ -556,7 +556,8 @@ class RecordingPlayback:
             self.url = await server.start()
             self.listening.set()
             opts.on_url(self.url)
-            await page_opened(self.url, bridge.hello, opts.on_step, open_it=opts.open_browser)
+            await page_opened(self.url, bridge.hello, opts.on_step, open_it=opts.open_browser,
+                              asked=server.page_asked)  # fmt: skip
             if opts.open_browser:  # a browser that ends mid-playback is no zombie (odds40)
                 reaping = asyncio.ensure_future(reap_browsers())
             bridge.announce()

@@ -136,8 +136,9 @@ def not_opened_line(url: str) -> str:
     return f"no page has opened yet: open {url} in your browser"
 
 
-async def page_opened(url: str, hello: asyncio.Future[T], say: Callable[[str], None],
-                      *, open_it: bool = True) -> T:  # fmt: skip
+async def page_opened(url: str, hello: asyncio.Future[T], say: Callable[[str], None], *,
+                      open_it: bool = True,
+                      asked: asyncio.Event | None = None) -> T:  # fmt: skip
     """The page's hello (``hello``: the bridge's), once a page opened ``url``;
     with ``open_it``, the browser is started as it is waited for
     (:func:`open_browser`): ``say`` :data:`NO_BROWSER` when none could be
@@ -145,7 +146,11 @@ async def page_opened(url: str, hello: asyncio.Future[T], say: Callable[[str], N
     A browser started that has not brought a page within
     :data:`PAGE_NUDGE_AFTER` seconds is told once (``say``,
     :func:`not_opened_line`): it said nothing more, and the agent waited
-    for a page that never came (walk38). Either way the browser's process
+    for a page that never came (walk38). Not when ``asked`` (the server's
+    WebServer.page_asked) was set by then: a browser asked for the page,
+    which is on its way (flake48e: headless Chromium at load 23-30 loaded
+    it and connected more than 5 s after it was started, and was told to
+    open by hand the link it had open). Either way the browser's process
     is reaped if it has ended (:data:`~screencodec.web.browser.STARTED`)."""
     if open_it:
         loop = asyncio.get_running_loop()
@@ -158,9 +163,18 @@ async def page_opened(url: str, hello: asyncio.Future[T], say: Callable[[str], N
             say(NO_BROWSER)
         elif not hello.done():
             # Started (or still being started); the page has the rest of its time.
-            await asyncio.wait({hello}, timeout=max(0.0, until - loop.time()))
+            waits: set[asyncio.Future[Any]] = {hello}
+            seen = None if asked is None else asyncio.ensure_future(asked.wait())
+            if seen is not None:
+                waits.add(seen)
+            try:
+                await asyncio.wait(waits, timeout=max(0.0, until - loop.time()),
+                                   return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            finally:
+                if seen is not None:
+                    seen.cancel()
             STARTED.reap()
-            if not hello.done():
+            if not hello.done() and not (asked is not None and asked.is_set()):
                 say(not_opened_line(url))
         STARTED.reap()
     return await hello
@@ -302,7 +316,8 @@ class WebViewer:
             opts.on_url(self.url)
             try:
                 hello = await self._unless_leaving(wait_for(
-                    page_opened(self.url, bridge.hello, opts.on_step, open_it=opts.open_browser),
+                    page_opened(self.url, bridge.hello, opts.on_step, open_it=opts.open_browser,
+                                asked=server.page_asked),
                     opts.page_timeout))  # fmt: skip
             except _LeftError:  # nothing is connected: the page, if it is there, is told
                 return self._ended(bridge, LEFT_HERE)

@@ -91,6 +91,10 @@ class WebServer:
         #: the numbers of the files a page asked for (their Save link): what
         #: the agent may have kept of a temporary folder (walk42)
         self.fetched: set[int] = set()
+        #: set once a browser asked for the page itself (``/``): a browser
+        #: opened the link, even if its page has not connected yet
+        #: (web.run.page_opened says no "no page has opened yet" then)
+        self.page_asked = asyncio.Event()
         self._on_page = on_page
         self._on_refused = on_refused
         self._port = port
@@ -162,6 +166,8 @@ class WebServer:
         return resp
 
     async def _public(self, request: web.Request) -> web.StreamResponse:
+        if request.path == "/":
+            self.page_asked.set()
         return _serve(STATIC_DIR / _PUBLIC[request.path])
 
     async def _static(self, request: web.Request) -> web.StreamResponse:
