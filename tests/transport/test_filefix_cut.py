@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import os
 import re
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -187,3 +188,41 @@ def test_filefix_a_link_under_the_name_is_passed_by(tmp_path: Path) -> None:
     assert (inbox / "report.txt").is_symlink()
     assert outside.read_bytes() == b"theirs"
     assert sorted(p.name for p in inbox.iterdir()) == ["report (1).txt", "report.txt"]
+
+
+def test_filefix_a_file_cut_is_told_before_settle_returns_on_a_loop_that_ran_late(
+    tmp_path: Path,
+) -> None:
+    """The session's end: ``close`` gives the half file's removal to the disk
+    thread, and ``settle`` (what the session awaits before its
+    SessionEnded) returns once the user is told. Found (flake48f, the
+    [viewer] case above at load 23-31: ``[] == [('big.bin', 1000000)]``,
+    SessionEnded before the FileRefused): when the disk thread had removed
+    the file before the loop ran again, ``settle`` saw nothing pending and
+    returned while the FileRefused still waited for the loop. The loop is
+    held here (a blocking sleep, as a loaded machine holds it) while the
+    removal is done."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+
+    async def main() -> None:
+        told: list[object] = []
+        rec = FileReceiver(inbox, _yes, side="viewer", on_event=told.append)
+        offer = m.FileOffer(1, "big.bin", SIZE)
+        info = rec.admit(offer, "peer")
+        assert info is not None
+        assert (await rec.decide(offer, info)).accepted
+
+        async def send(_: m.Message) -> None:
+            pass
+
+        await rec.chunk(m.FileChunk(1, 0, b"x" * 1000), send)
+        await asyncio.wait_for(_part_in(inbox), 10)
+        rec.close()
+        time.sleep(1.0)  # the loop held: the disk thread removes the part meanwhile
+        assert list(inbox.iterdir()) == []
+        await rec.settle()  # in this task, as the session's end awaits it
+        assert [(ev.name, ev.why) for ev in told if isinstance(ev, FileRefused)] == [
+            ("big.bin", f"{CUT_SHORT} (1000 of {SIZE} bytes)")], told
+
+    run(main(), 30)

@@ -523,7 +523,10 @@ def test_a_picture_written_while_its_digest_is_made_still_ends_exact() -> None:
             again, task2, _tap = await _resume_on_a_picture_rewritten(s)
             await until(lambda: again.decoded >= 1, 10, "the first picture")
             try:
-                await until(lambda: bgr_equal(again.framebuffer, s.screen.grab()), 5, "exact")
+                # Exact after the first or second update of a 1080p screen:
+                # 0.2-2.2 s after the first picture at load 10-14 (flake48f);
+                # 5 s ran out at load 23-31. One never exact still fails here.
+                await until(lambda: bgr_equal(again.framebuffer, s.screen.grab()), 30, "exact")
             finally:
                 await again.bye()
                 await task2
@@ -570,7 +573,9 @@ def test_a_continuation_the_decoder_refuses_leaves_the_viewer_blind_until_a_pict
                 await until(lambda: bgr_equal(again.framebuffer, s.screen.grab()), 15, "exact")
                 assert again.keyframe_requests >= 1 and tap.updates[:2] == [False, True]
                 assert state == (1, 0, True)  # refused, nothing applied: still blind
-                assert not again.blind
+                # Not blind once the keyframe's receipt has gone, which is after
+                # the picture shows (flake48f: read at once under load, blind).
+                await until(lambda: not again.blind, 10, "the keyframe's receipt")
             finally:
                 await again.bye()
                 await task2

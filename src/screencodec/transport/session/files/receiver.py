@@ -516,7 +516,14 @@ class FileReceiver:
                     done.exception()  # a removal that failed is the disk thread's to log
                 self._told(event)
 
-            asyncio.wrap_future(removed).add_done_callback(tell)
+            # Among what settle() waits for (flake48f): a removal the disk
+            # thread finished before the loop ran again is done, so settle()
+            # did not wait for it, and the session said it ended before
+            # this was told (its callback still queued on the loop).
+            removing = asyncio.wrap_future(removed)
+            removing.add_done_callback(tell)
+            self._untold.add(removing)
+            removing.add_done_callback(self._untold.discard)  # (after told)
 
     def _on_disk(self, call: Callable[..., T], *args: Any) -> Future[T]:
         """``call(*args)`` on the disk thread: the thread that makes this
