@@ -127,6 +127,9 @@ def _refusal(exc: BaseException, args: argparse.Namespace) -> str | None:
         return f"{where} is a relay, not a host: use --relay {where}"
     if name == "MALFORMED" and args.relay and "expected a hello" in detail:
         return f"{where} is a host, not a relay: give it without --relay"
+    if name == "BUSY" and args.relay and detail.startswith(_DIRECTORY_OUT):
+        return (f"the {_where(args)} could not reach its session directory, so it could not"
+                " tell whether the customer's host is registered: try again in a minute")
     return f"{_where(args)} refused the connection: {safe_text(detail)}"
 
 
@@ -156,26 +159,48 @@ def _host_not_back(exc: BaseException) -> bool:
             and HOST_NOT_BACK_YET in str(exc))  # fmt: skip
 
 
+#: A relay's words, with BUSY, while it cannot reach its session directory
+#: (protocol.DIRECTORY_UNAVAILABLE begins with them; a relay before relay49
+#: said them alone).
+_DIRECTORY_OUT = "session directory unavailable"
+
+
+def _directory_out(exc: BaseException) -> bool:
+    """Whether ``exc`` is a relay's word that it cannot reach its session
+    directory (it cannot tell whether the code's host is registered)."""
+    found = _PEER_REFUSED.fullmatch(str(exc))
+    return (found is not None and found[1] == RefuseCode.BUSY.name
+            and found[2].startswith(_DIRECTORY_OUT))  # fmt: skip
+
+
 async def _first_connect(args: argparse.Namespace, password: str) -> Any:
     """:func:`_connect`, waiting up to :data:`HOST_BACK_WAIT` while the
     relay says the code's host may not have registered again yet (its
-    session directory recovers), saying so once. Before relay43 the relay
-    said "no such session code" then, and the agent gave up at once."""
+    session directory recovers), or that it cannot reach its session
+    directory, saying each once. Before relay43 the relay said "no such
+    session code" of the first, and the agent gave up at once; before
+    relay49 it gave up on the second ("the relay refused the connection:
+    session directory unavailable") with a customer's host registered."""
     end = time.monotonic() + HOST_BACK_WAIT
-    told = False
+    told: set[str] = set()
     while True:
         try:
             return await _connect(args, password)
         except _ViewError as exc:
-            if not args.relay or not _host_not_back(exc.explains or exc):
+            said = exc.explains or exc
+            if not args.relay or time.monotonic() >= end:
                 raise
-            if time.monotonic() >= end:
+            if _host_not_back(said):
+                why = ("is waiting for the customer's host to register again (its session"
+                       " directory is recovering); waiting for it")
+            elif _directory_out(said):
+                why = ("cannot reach its session directory, so it cannot tell yet whether the"
+                       " customer's host is registered; asking it again")
+            else:
                 raise
-        if not told:
-            told = True
-            print(f"the {_where(args)} is waiting for the customer's host to register"
-                  " again (its session directory is recovering); waiting for it, up to"
-                  f" {HOST_BACK_WAIT:.0f} s", flush=True)  # fmt: skip
+        if why not in told:
+            told.add(why)
+            print(f"the {_where(args)} {why}, up to {HOST_BACK_WAIT:.0f} s", flush=True)
         # Each attempt is a join: 20 a minute per address at a relay.
         await asyncio.sleep(HOST_BACK_RETRY)
 
@@ -252,7 +277,7 @@ def _rejoin_words(exc: BaseException, args: argparse.Namespace) -> str:
     return _explain(exc, args)
 
 
-#: A relay's words for a code it knows nothing of (relay/viewers.py _unknown_words).
+#: A relay's words for a code it knows nothing of (relay/viewers.py _unknown_refusal).
 _NO_SUCH_SESSION = "no such session code"
 
 

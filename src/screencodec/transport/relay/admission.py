@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import math
 from collections.abc import AsyncGenerator
 
 from screencodec.transport.aio import wait_for
@@ -19,7 +20,11 @@ from screencodec.transport.relay.cluster import RelayCluster
 from screencodec.transport.relay.directory import DirectoryUnavailableError
 from screencodec.transport.relay.limits import rejoin_key
 from screencodec.transport.relay.observe import log_event
-from screencodec.transport.relay.protocol import address_key, encode_redirect
+from screencodec.transport.relay.protocol import (
+    DIRECTORY_UNAVAILABLE,
+    address_key,
+    encode_redirect,
+)
 from screencodec.transport.relay.refusals import _TOO_MANY_JOINS
 
 __all__ = ["CLAIM_HOLD_MOST", "RelayAdmission"]
@@ -45,7 +50,7 @@ class RelayAdmission(RelayCluster):
         has passed since the grace began (and 0.5 s for the renewal), at
         most :data:`CLAIM_HOLD_MOST` (a ``claim_ttl`` over 52.5 s beats
         later: such a viewer is told that its host may not be back yet,
-        _unknown_words, and retries). Before
+        _unknown_refusal, and retries). Before
         relay42 the viewer was told "no such session code" (a new agent
         gives up on that) until then (measured, 2 relay processes, claim_ttl
         15 s, a viewer at the relay started right after a FLUSHALL every
@@ -59,7 +64,9 @@ class RelayAdmission(RelayCluster):
             return
         loop = asyncio.get_running_loop()
         most = self.limits.claim_ttl / 3 + 0.5
-        end = loop.time() + min(CLAIM_HOLD_MOST, most - (self.limits.claim_ttl - left))
+        # A grace with no end set (NO_END) is held as one that just began.
+        since = 0.0 if math.isinf(left) else self.limits.claim_ttl - left
+        end = loop.time() + min(CLAIM_HOLD_MOST, most - since)
         key = address_key(ip)
         if loop.time() >= end or not await self._join_left(ip, None):
             return
@@ -82,9 +89,16 @@ class RelayAdmission(RelayCluster):
         (bounded: registration.RECOVERING_MOST); before relay42 it was told
         nothing, and ``screencodec host`` gave up after a fixed 60 s."""
         try:
-            return await self._dir("recovering", self.directory.recovering_left())
+            return await self._grace()
         except DirectoryUnavailableError:
             return None
+
+    async def _grace(self) -> float | None:
+        """:meth:`_grace_left`, but DirectoryUnavailableError when the
+        directory cannot tell: a viewer of a code nobody holds is then told
+        so (viewers._unknown_refusal), not "no such session code" (relay49:
+        a read that failed was taken for no grace)."""
+        return await self._dir("recovering", self.directory.recovering_left())
 
     async def _register_allowed(self, ip: str) -> bool:
         """One registration by address ``ip``, counted in the directory (the
@@ -170,9 +184,9 @@ class RelayAdmission(RelayCluster):
         try:
             holder = await self._dir("locate", self.directory.locate(code))
         except DirectoryUnavailableError:
-            await self._refuse(
-                writer, RefuseCode.BUSY, "session directory unavailable", ip, session=code
-            )
+            # Not known whether (or where) the code is held: words a viewer
+            # waits on (protocol.DIRECTORY_UNAVAILABLE), and retries BUSY.
+            await self._refuse(writer, RefuseCode.BUSY, DIRECTORY_UNAVAILABLE, ip, session=code)
             return True
         if holder is None or holder.relay == self.advertise:
             return False

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import abc
 import hmac
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from screencodec.transport.relay.sessions import ended_for
 
 __all__ = [
     "MEMBERS_MOST",
+    "NO_END",
     "ClaimResult",
     "Directory",
     "DirectoryUnavailableError",
@@ -39,6 +41,12 @@ __all__ = [
 
 #: At most this many members listed (:meth:`Directory.members`).
 MEMBERS_MOST = 64
+
+#: :meth:`Directory.recovering_left` of a grace with no end set (an
+#: operator's key set by hand, or PERSISTed): recovering, and no end to tell.
+#: Before relay49 None, which a viewer's relay read as "not recovering" and
+#: said "no such session code" of a code whose host may be coming back.
+NO_END = math.inf
 
 
 class DirectoryUnavailableError(TransportError):
@@ -138,8 +146,10 @@ class Directory(abc.ABC):
     async def recovering_left(self) -> float | None:
         """Seconds the grace of :meth:`begin` (or of a later loss) has left,
         after a claim answered :attr:`ClaimResult.RECOVERING`: what the relay
-        tells the host it refuses, which retries as it ends. None: not
-        known (this default), and the host is told nothing."""
+        tells the host it refuses, which retries as it ends. :data:`NO_END`:
+        recovering with no end set (the host is told none). None: not
+        known (this default: a directory that never recovers), and the host
+        is told nothing."""
         return None
 
     async def lost(self, code: str, verifier: bytes, ago: float, ttl: float, *,  # noqa: B027

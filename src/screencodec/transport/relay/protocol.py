@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import math
 import re
 import struct
 from collections.abc import Sequence
@@ -57,6 +58,7 @@ from screencodec.transport.channel.limits import HANDSHAKE_FRAME_MAX
 
 __all__ = [
     "CLUSTER_MOST",
+    "DIRECTORY_UNAVAILABLE",
     "ENDED_DISPLAY_GONE",
     "ENDED_RELEASED",
     "ENDED_STOPPED",
@@ -105,6 +107,18 @@ RECOVERING = "session directory recovering"
 HOST_NOT_BACK_YET = (
     "the session directory is recovering: this code's host may not have registered again yet"
 )
+#: A relay's words, with BUSY, for a viewer (or a host's data connection)
+#: while its session directory cannot be reached (Redis down, or past its
+#: timeout): the relay cannot tell whether, or where, the code's host is
+#: registered, so not "no such session code", which a new agent gives up on
+#: (relay49: said when the directory's recovering grace could not be read).
+#: They begin as a relay before relay49 worded it ("session directory
+#: unavailable"), which cli/view_connect.py waits on as on
+#: :data:`HOST_NOT_BACK_YET`; a viewer reconnecting retries BUSY.
+DIRECTORY_UNAVAILABLE = (
+    "session directory unavailable: this relay cannot tell for now whether this code's host"
+    " is registered"
+)
 #: Every version reads a REFUSE's words from its body's bytes 1-199 and no
 #: further (framing.refusal_error), so a field after them is unseen by a
 #: peer that does not know it. The words are padded with spaces up to it,
@@ -139,11 +153,11 @@ ENDED_DISPLAY_GONE = "the host's X display is gone and the host stopped: this se
 def encode_recovering(left: float | None) -> bytes:
     """A REFUSE frame's body for a registration while the session directory
     recovers: BUSY, :data:`RECOVERING`, and the seconds the grace has left
-    (None: not known, no field). Before relay42 the words alone: a host
-    waited a fixed 60 s, so a relay whose grace (its ``claim_ttl``) was
-    longer sent its first customer away."""
+    (None: not known, or inf: no end set; then no field). Before relay42
+    the words alone: a host waited a fixed 60 s, so a relay whose grace
+    (its ``claim_ttl``) was longer sent its first customer away."""
     body = bytes([RefuseCode.BUSY]) + RECOVERING.encode()
-    if left is None:
+    if left is None or math.isinf(left):  # a grace with no end (directory.NO_END): none told
         return body
     ms = min(0xFFFFFFFF, max(0, int(left * 1000)))
     return body.ljust(_REFUSE_WORDS_END, b" ") + _GRACE.pack(_GRACE_FIELD, ms)

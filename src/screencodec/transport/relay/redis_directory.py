@@ -90,6 +90,7 @@ from redis.exceptions import RedisError
 from screencodec.transport.aio import wait_for
 from screencodec.transport.relay.directory import (
     MEMBERS_MOST,
+    NO_END,
     ClaimResult,
     Directory,
     DirectoryUnavailableError,
@@ -436,7 +437,10 @@ class RedisDirectory(Directory):
     async def recovering_left(self) -> float | None:
         left = int(await self._run(self._redis.pttl(f"{self._prefix}recovering")))
         if left == -1:
-            return None  # no expiry (set by hand): no end to tell
+            # No expiry (set by hand): recovering, with no end to tell. Not
+            # None (relay49: read as not recovering, a viewer was told "no
+            # such session code" of a code whose host may be coming back).
+            return NO_END
         return max(0, left) / 1000  # -2: it ended since the claim looked
 
     async def renew(self, claims: Mapping[str, bytes], relay: str, ttl: float) -> set[str]:

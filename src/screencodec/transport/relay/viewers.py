@@ -25,6 +25,7 @@ from screencodec.transport.relay.cluster import MEMBERS_WAIT
 from screencodec.transport.relay.directory import DirectoryUnavailableError
 from screencodec.transport.relay.observe import log_event
 from screencodec.transport.relay.protocol import (
+    DIRECTORY_UNAVAILABLE,
     HOST_NOT_BACK_YET,
     address_key,
     encode_viewer_ok,
@@ -175,19 +176,29 @@ class RelayViewers(RelayAdmission):
             await self._refuse(writer, RefuseCode.RATE_LIMITED, _TOO_MANY_JOINS, ip, session=code)
         elif ended is not None:  # a viewer reconnecting to it need not go on
             await self._refuse(writer, RefuseCode.SESSION_ENDED, ended, ip, session=code)
+        elif silent is not None:
+            await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, f"{_not_heard(silent)} (its "
+                               "connection to the relay was lost)", ip, session=code)  # fmt: skip
         else:
-            await self._refuse(writer, RefuseCode.UNKNOWN_SESSION, await self._unknown_words()
-                               if silent is None else f"{_not_heard(silent)} (its connection "
-                               "to the relay was lost)", ip, session=code)  # fmt: skip
+            why, words = await self._unknown_refusal()
+            await self._refuse(writer, why, words, ip, session=code)
 
-    async def _unknown_words(self) -> str:
+    async def _unknown_refusal(self) -> tuple[RefuseCode, str]:
         """What a viewer of a code nobody holds is told: while the directory
-        recovers (a grace: its relays make their hosts' claims again), that
-        the host may not be back yet (relay43: a viewer held past a
-        heartbeat that came later than the hold, claim_ttl over 52.5 s, was
-        told "no such session code", and a new agent gave up on it); else
-        "no such session code"."""
-        return HOST_NOT_BACK_YET if await self._grace_left() else "no such session code"
+        recovers (a grace: its relays make their hosts' claims again, or a
+        grace with no end set), that the host may not be back yet (relay43:
+        a viewer held past a heartbeat that came later than the hold,
+        claim_ttl over 52.5 s, was told "no such session code", and a new
+        agent gave up on it); while the directory cannot say whether it
+        recovers (Redis down or past its timeout), BUSY and that it is
+        unavailable, as a viewer whose code's claim could not be looked up
+        is told (_redirect): both are words a viewer waits on. Before
+        relay49 both were "no such session code". Else that."""
+        try:
+            left = await self._grace()
+        except DirectoryUnavailableError:
+            return RefuseCode.BUSY, DIRECTORY_UNAVAILABLE
+        return RefuseCode.UNKNOWN_SESSION, HOST_NOT_BACK_YET if left else "no such session code"
 
     async def _forward(
         self, reg: Registration, ip: str, streams: PairStreams, done: asyncio.Event

@@ -1,0 +1,199 @@
+"""relay49: a viewer of a code nobody holds here is told "no such session
+code" (which a new agent gives up on) only when the relay knows it: not
+while its session directory cannot be reached, and not while the directory
+recovers with no end set.
+
+Found (stop 48): the relay said "no such session code" when the read of
+the directory's recovering grace failed (Redis down or past its 2 s
+timeout: admission._grace_left gave None, read as "no grace"), and when
+the recovering key had no expiry (an operator's, PERSISTed:
+redis_directory.recovering_left gave None for PTTL -1, the same). And a
+viewer whose code's claim could not be looked up was refused BUSY
+"session directory unavailable", on which ``screencodec view`` gave up at
+once ("the relay ... refused the connection") with the customer's host
+registered at another relay of the cluster.
+
+Real redis-server (stopped with SIGSTOP, or an ACL that denies the one
+read), real ``screencodec relay`` processes, ``screencodec view``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import redis
+
+from screencodec.errors import RefuseCode
+from screencodec.transport.channel.codes import SessionCredentials
+from screencodec.transport.channel.framing import FrameType, read_frame
+from screencodec.transport.connect import host_via_relay
+from screencodec.transport.relay import ROLE_HOST_CONTROL, ROLE_VIEWER
+from screencodec.transport.relay.protocol import encode_open, parse_recovering
+from transport.test_cli import CLI, ENV, stop
+from transport.test_relay_notice import _Output
+
+from .cluster import RedisServer, RelayProcess, run, two_relays
+from .test_failover42_host_moves import FAST
+
+#: The words (protocol.DIRECTORY_UNAVAILABLE, HOST_NOT_BACK_YET) as a
+#: viewer of any version reads them: bytes 1-199 of the REFUSE's body.
+UNAVAILABLE = (b"session directory unavailable: this relay cannot tell for now whether this"
+               b" code's host is registered")  # fmt: skip
+NOT_BACK = (b"the session directory is recovering: this code's host may not have registered"
+            b" again yet")  # fmt: skip
+
+
+async def _answer(port: int, role: int, code: str, token: bytes = bytes(16)) -> tuple[int, bytes]:
+    """The relay's first answer to a RELAY_OPEN of ``role`` for ``code``: a
+    refusal's code and words (the body after them cut at byte 200, as every
+    version reads it, except for RECOVERING's field), else the frame type and
+    body; waited for as long as a viewer waits (20 s)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(encode_open(role, code, token))
+        await writer.drain()
+        ftype, body = await asyncio.wait_for(read_frame(reader, 4096), 20)
+        return (body[0], body[1:]) if ftype == FrameType.REFUSE else (ftype, body)
+    finally:
+        writer.close()
+
+
+def _words(answer: tuple[int, bytes]) -> tuple[int, bytes]:
+    return answer[0], answer[1][:199].rstrip(b" ")
+
+
+def test_view_waits_while_redis_is_stopped_and_connects_to_the_host_on_the_other_relay(
+    redis_server: RedisServer,
+) -> None:
+    """The customer's host registered at relay A; Redis SIGSTOPped (past the
+    relays' 2 s directory timeout); the agent runs ``view --relay B``.
+    Expected: B says its session directory is unavailable (BUSY, the words
+    above), ``view`` says so once and asks again, never "no session with
+    that code", and once Redis answers (SIGCONT 7 s on) it is redirected to
+    A and its password proven ("waiting for the host's user to accept").
+    Found: view exited at once, "the relay ... refused the connection:
+    session directory unavailable"."""
+    creds = SessionCredentials()
+    registered = threading.Event()
+    done = threading.Event()
+    view = None
+    stopped = False
+    assert redis_server.proc is not None
+    redis_pid = redis_server.proc.pid
+    with two_relays(redis_server, 15.0) as (a, b):
+
+        def host() -> None:
+            async def main() -> None:
+                reg = await host_via_relay("127.0.0.1", a.port, creds, lambda ch: None,
+                                           timeouts=FAST)  # fmt: skip
+                try:
+                    await reg.wait_registered(20)
+                    registered.set()
+                    while not done.is_set():
+                        await asyncio.sleep(0.05)
+                finally:
+                    await reg.close()
+
+            asyncio.run(main())
+
+        hosting = threading.Thread(target=host)
+        hosting.start()
+        try:
+            assert registered.wait(30)
+            os.kill(redis_pid, signal.SIGSTOP)
+            stopped = True
+            t0 = time.monotonic()
+            view = subprocess.Popen(
+                [*CLI, "view", "--relay", f"127.0.0.1:{b.port}", "--code", creds.code,
+                 "--password", creds.password],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                text=True, env=ENV)  # fmt: skip
+            seen = _Output(view)
+            line = seen.wait_for(r"[^\n]*session directory[^\n]*\n", 20).group(0)
+            assert line == (
+                f"the relay 127.0.0.1:{b.port} cannot reach its session directory, so it"
+                " cannot tell yet whether the customer's host is registered; asking it"
+                " again, up to 60 s\n"
+            ), seen.text
+            time.sleep(max(0.0, 7.0 - (time.monotonic() - t0)))
+            assert view.poll() is None, seen.text  # still waiting
+            os.kill(redis_pid, signal.SIGCONT)
+            stopped = False
+            seen.wait_for(r"waiting for the host's user to accept\.\.\.\n", 30)
+            assert "no session with that code" not in seen.text, seen.text
+            assert "no such session code" not in seen.text, seen.text
+            assert "refused the connection" not in seen.text, seen.text
+        finally:
+            if stopped:
+                os.kill(redis_pid, signal.SIGCONT)
+            done.set()
+            hosting.join(30)
+            if view is not None:
+                stop(view)
+
+
+def test_a_grace_that_cannot_be_read_is_told_directory_unavailable_not_no_such_code(
+    redis_server: RedisServer,
+) -> None:
+    """A code nobody holds (its host not back yet); the claim's lookup
+    answers (none) and the read of the recovering grace that follows fails
+    (Redis ACL denies the relay PTTL: the one read failing, as when a stall
+    begins right after the lookup). Expected: BUSY and the words that the
+    directory is unavailable. Found: UNKNOWN_SESSION "no such session code".
+    With Redis stopped from the start the lookup itself fails: the same
+    answer (before, BUSY "session directory unavailable" alone)."""
+    relay = RelayProcess(redis_server, claim_ttl=15.0)
+    client = redis.Redis.from_url(redis_server.url)
+    assert redis_server.proc is not None
+    stopped = False
+    try:
+        code = "494949491"
+        assert _words(run(_answer(relay.port, ROLE_VIEWER, code))) == \
+            (RefuseCode.UNKNOWN_SESSION, b"no such session code")
+        client.execute_command("ACL", "SETUSER", "default", "-pttl")
+        try:
+            answer = run(_answer(relay.port, ROLE_VIEWER, code))
+        finally:
+            client.execute_command("ACL", "SETUSER", "default", "+pttl")
+        assert _words(answer) == (RefuseCode.BUSY, UNAVAILABLE), answer
+        os.kill(redis_server.proc.pid, signal.SIGSTOP)
+        stopped = True
+        answer = run(_answer(relay.port, ROLE_VIEWER, "494949492"))
+        assert _words(answer) == (RefuseCode.BUSY, UNAVAILABLE), answer
+    finally:
+        if stopped:
+            os.kill(redis_server.proc.pid, signal.SIGCONT)
+        client.close()
+        relay.kill()
+
+
+def test_a_recovering_key_without_expiry_is_told_host_not_back_yet(
+    redis_server: RedisServer,
+) -> None:
+    """The recovering key set by hand and PERSISTed (no end). Expected: a
+    viewer of a code nobody holds is held a heartbeat (claim_ttl / 3 + 0.5 s,
+    as at a grace's start) and told HOST_NOT_BACK_YET; a registration is
+    refused BUSY RECOVERING with no end told (no grace field, as before).
+    Found: "no such session code" at once."""
+    relay = RelayProcess(redis_server, claim_ttl=6.0)
+    client = redis.Redis.from_url(redis_server.url)
+    try:
+        client.set("screencodec:recovering", "1", px=60_000)
+        assert client.persist("screencodec:recovering")
+        assert client.pttl("screencodec:recovering") == -1
+        t0 = time.monotonic()
+        answer = run(_answer(relay.port, ROLE_VIEWER, "494949493"))
+        held = time.monotonic() - t0
+        assert _words(answer) == (RefuseCode.UNKNOWN_SESSION, NOT_BACK), answer
+        assert 2.0 <= held < 10.0, held  # the hold: 6 / 3 + 0.5 = 2.5 s
+        refused = run(_answer(relay.port, ROLE_HOST_CONTROL, "494949494", bytes([49]) * 16))
+        assert _words(refused) == (RefuseCode.BUSY, b"session directory recovering"), refused
+        assert parse_recovering(bytes([refused[0]]) + refused[1]) is None
+    finally:
+        client.close()
+        relay.kill()
