@@ -23,7 +23,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import threading
 import time
 
 import redis
@@ -31,13 +30,12 @@ import redis
 from screencodec.errors import RefuseCode
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.framing import FrameType, read_frame
-from screencodec.transport.connect import host_via_relay
 from screencodec.transport.relay import ROLE_HOST_CONTROL, ROLE_VIEWER
 from screencodec.transport.relay.protocol import encode_open, parse_recovering
 from transport.test_cli import CLI, ENV, stop
 from transport.test_relay_notice import _Output
 
-from .cluster import RedisServer, RelayProcess, run, two_relays
+from .cluster import RedisServer, RelayProcess, registered_host, run, two_relays
 from .test_failover42_host_moves import FAST
 
 #: The words (protocol.DIRECTORY_UNAVAILABLE, HOST_NOT_BACK_YET) as a
@@ -79,62 +77,48 @@ def test_view_waits_while_redis_is_stopped_and_connects_to_the_host_on_the_other
     Found: view exited at once, "the relay ... refused the connection:
     session directory unavailable"."""
     creds = SessionCredentials()
-    registered = threading.Event()
-    done = threading.Event()
-    view = None
-    stopped = False
     assert redis_server.proc is not None
     redis_pid = redis_server.proc.pid
     with two_relays(redis_server, 15.0) as (a, b):
 
-        def host() -> None:
-            async def main() -> None:
-                reg = await host_via_relay("127.0.0.1", a.port, creds, lambda ch: None,
-                                           timeouts=FAST)  # fmt: skip
-                try:
-                    await reg.wait_registered(20)
-                    registered.set()
-                    while not done.is_set():
-                        await asyncio.sleep(0.05)
-                finally:
-                    await reg.close()
-
-            asyncio.run(main())
-
-        hosting = threading.Thread(target=host)
-        hosting.start()
-        try:
-            assert registered.wait(30)
-            os.kill(redis_pid, signal.SIGSTOP)
-            stopped = True
-            t0 = time.monotonic()
-            view = subprocess.Popen(
-                [*CLI, "view", "--relay", f"127.0.0.1:{b.port}", "--code", creds.code,
-                 "--password", creds.password],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                text=True, env=ENV)  # fmt: skip
-            seen = _Output(view)
-            line = seen.wait_for(r"[^\n]*session directory[^\n]*\n", 20).group(0)
-            assert line == (
-                f"the relay 127.0.0.1:{b.port} cannot reach its session directory, so it"
-                " cannot tell yet whether the customer's host is registered; asking it"
-                " again, up to 60 s\n"
-            ), seen.text
-            time.sleep(max(0.0, 7.0 - (time.monotonic() - t0)))
-            assert view.poll() is None, seen.text  # still waiting
-            os.kill(redis_pid, signal.SIGCONT)
+        async def main() -> str:
+            view = None
             stopped = False
-            seen.wait_for(r"waiting for the host's user to accept\.\.\.\n", 30)
-            assert "no session with that code" not in seen.text, seen.text
-            assert "no such session code" not in seen.text, seen.text
-            assert "refused the connection" not in seen.text, seen.text
-        finally:
-            if stopped:
-                os.kill(redis_pid, signal.SIGCONT)
-            done.set()
-            hosting.join(30)
-            if view is not None:
-                stop(view)
+            async with registered_host(a.port, creds, FAST):
+                try:
+                    os.kill(redis_pid, signal.SIGSTOP)
+                    stopped = True
+                    t0 = time.monotonic()
+                    view = subprocess.Popen(
+                        [*CLI, "view", "--relay", f"127.0.0.1:{b.port}", "--code", creds.code,
+                         "--password", creds.password],
+                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT, text=True, env=ENV)  # fmt: skip
+                    seen = _Output(view)
+                    line = await asyncio.to_thread(
+                        seen.wait_for, r"[^\n]*session directory[^\n]*\n", 20)
+                    assert line.group(0) == (
+                        f"the relay 127.0.0.1:{b.port} cannot reach its session directory, so"
+                        " it cannot tell yet whether the customer's host is registered; asking"
+                        " it again, up to 60 s\n"
+                    ), seen.text
+                    await asyncio.sleep(max(0.0, 7.0 - (time.monotonic() - t0)))
+                    assert view.poll() is None, seen.text  # still waiting
+                    os.kill(redis_pid, signal.SIGCONT)
+                    stopped = False
+                    await asyncio.to_thread(
+                        seen.wait_for, r"waiting for the host's user to accept\.\.\.\n", 30)
+                    return seen.text
+                finally:
+                    if stopped:
+                        os.kill(redis_pid, signal.SIGCONT)
+                    if view is not None:
+                        stop(view)
+
+        said = run(main(), 90)
+        assert "no session with that code" not in said, said
+        assert "no such session code" not in said, said
+        assert "refused the connection" not in said, said
 
 
 def test_a_grace_that_cannot_be_read_is_told_directory_unavailable_not_no_such_code(
