@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import asyncio
 
-from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import connect_via_relay
 from screencodec.transport.connect.relay_race import FIRST_ANSWER
 
-from .cluster import RedisServer, registered_host, run, two_relays
+from .cluster import RedisServer, run, two_relays
+from .held_claims import agent_paired_at
 from .test_failover42_host_moves import FAST
 
 #: What the agent waited before (a redirect's attempt at the frozen relay):
@@ -41,12 +41,8 @@ def test_relay46_a_redirect_to_a_frozen_relay_is_asked_again(
         a, b = f"127.0.0.1:{first.port}", f"127.0.0.1:{second.port}"
 
         async def main() -> None:
-            creds = SessionCredentials()
-            async with registered_host(first.port, creds, FAST) as reg:
-                # The agent paired at A: its pairing knows B (RELAY_OK's list).
-                channel = await connect_via_relay(
-                    "127.0.0.1", first.port, creds.code, creds.password, timeouts=FAST
-                )
+            # The agent paired at A: its pairing knows B (RELAY_OK's list).
+            async with agent_paired_at(first, FAST) as (creds, reg, channel):
                 assert channel.resume_hold is not None
                 assert ("127.0.0.1", second.port) in channel.resume_hold.cluster
                 first.freeze()

@@ -23,12 +23,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.limits import Timeouts
 from screencodec.transport.channel.sealed import SILENCE
 from screencodec.transport.connect import connect_via_relay
 
-from .cluster import RedisServer, registered_host, run, two_relays, wait_for
+from .cluster import RedisServer, run, two_relays, wait_for
+from .held_claims import agent_paired_at
 from .test_failover42_host_moves import FAST
 
 #: The agent's: its channel takes 2 s of silence for a lost link.
@@ -52,11 +52,7 @@ def test_relay46_the_relay_a_session_went_silent_through_is_dialled_last(
         a, b = f"127.0.0.1:{first.port}", f"127.0.0.1:{second.port}"
 
         async def main() -> None:
-            creds = SessionCredentials()
-            async with registered_host(first.port, creds, FAST) as reg:
-                channel = await connect_via_relay(
-                    "127.0.0.1", first.port, creds.code, creds.password, timeouts=_AGENT
-                )
+            async with agent_paired_at(first, _AGENT) as (creds, reg, channel):
                 assert _waiting(first.port) == 0
                 first.freeze()
                 reading = asyncio.ensure_future(channel.recv())

@@ -30,26 +30,17 @@ from __future__ import annotations
 import asyncio
 import secrets
 
-from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.framing import FrameType, RefuseCode
-from screencodec.transport.relay import ROLE_HOST_CONTROL, ROLE_VIEWER, Relay
-from screencodec.transport.relay.protocol import claim_verifier
+from screencodec.transport.relay import ROLE_HOST_CONTROL, ROLE_VIEWER
 
 from .cluster import run
-from .held_claims import HeldClaims, first_frame, open_as
+from .held_claims import claim_held, first_frame, open_as
 
 
 async def _stranger_during_claim() -> tuple[list[int], tuple[int, bytes], tuple[int, bytes] | None]:
     """The frame types the host read, the stranger's answer, and the
     viewer's first frame if it had one (None: it waits, as paired ones do)."""
-    code = SessionCredentials().code
-    secret = secrets.token_bytes(16)
-    directory = HeldClaims(claim_verifier(code, secret))
-    relay = Relay(directory=directory)
-    await relay.start()
-    try:
-        h_reader, h_writer = await open_as(relay, ROLE_HOST_CONTROL, code, secret)
-        await asyncio.wait_for(directory.held.wait(), 10)
+    async with claim_held() as (relay, directory, code, (h_reader, h_writer)):
         # The stranger knows the code, not its secret: refused at once.
         s_reader, s_writer = await open_as(relay, ROLE_HOST_CONTROL, code, secrets.token_bytes(16))
         stranger = await first_frame(s_reader)
@@ -66,8 +57,6 @@ async def _stranger_during_claim() -> tuple[list[int], tuple[int, bytes], tuple[
         h_writer.close()
         v_writer.close()
         return host_read, stranger, viewer
-    finally:
-        await relay.close()
 
 
 def test_review47_a_strangers_registration_during_the_claim_does_not_end_the_wait() -> None:
@@ -79,19 +68,10 @@ def test_review47_a_strangers_registration_during_the_claim_does_not_end_the_wai
 
 async def _close_during_claim() -> tuple[bytes, int]:
     """What the waiting viewer read to its end, and the codes left settling."""
-    code = SessionCredentials().code
-    secret = secrets.token_bytes(16)
-    directory = HeldClaims(claim_verifier(code, secret))
-    relay = Relay(directory=directory)
-    await relay.start()
-    closed = False
-    try:
-        _, h_writer = await open_as(relay, ROLE_HOST_CONTROL, code, secret)
-        await asyncio.wait_for(directory.held.wait(), 10)
+    async with claim_held() as (relay, _, code, (_, h_writer)):
         v_reader, v_writer = await open_as(relay, ROLE_VIEWER, code, bytes(16))
         await asyncio.sleep(0.3)  # waiting for the claim
         await asyncio.wait_for(relay.close(), 10)
-        closed = True
         try:
             rest = await asyncio.wait_for(v_reader.read(), 5)
         except ConnectionResetError:
@@ -99,9 +79,6 @@ async def _close_during_claim() -> tuple[bytes, int]:
         h_writer.close()
         v_writer.close()
         return rest, len(relay._settling)
-    finally:
-        if not closed:
-            await relay.close()
 
 
 def test_review47_a_relay_closed_during_a_claim_ends_its_waiting_viewer_and_settles() -> None:
@@ -112,14 +89,7 @@ def test_review47_a_relay_closed_during_a_claim_ends_its_waiting_viewer_and_sett
 
 async def _drain_during_claim() -> tuple[tuple[int, bytes], tuple[int, bytes]]:
     """The host's first frame and the waiting viewer's."""
-    code = SessionCredentials().code
-    secret = secrets.token_bytes(16)
-    directory = HeldClaims(claim_verifier(code, secret))
-    relay = Relay(directory=directory)
-    await relay.start()
-    try:
-        h_reader, h_writer = await open_as(relay, ROLE_HOST_CONTROL, code, secret)
-        await asyncio.wait_for(directory.held.wait(), 10)
+    async with claim_held() as (relay, directory, code, (h_reader, h_writer)):
         v_reader, v_writer = await open_as(relay, ROLE_VIEWER, code, bytes(16))
         await asyncio.sleep(0.3)  # waiting for the claim
         drain = asyncio.ensure_future(relay.drain(1.0))
@@ -131,8 +101,6 @@ async def _drain_during_claim() -> tuple[tuple[int, bytes], tuple[int, bytes]]:
         v_writer.close()
         await asyncio.wait_for(drain, 10)
         return host, viewer
-    finally:
-        await relay.close()
 
 
 def test_review47_a_claim_answered_during_a_drain_is_not_served() -> None:
