@@ -904,12 +904,19 @@ class Recorder:
                 _log.exception("on_pruned failed")
 
     def close(self, timeout: float = 10.0) -> None:
-        """End every session still recording ("host closed") and wait for the files."""
+        """End every session still recording ("host closed") and wait for the
+        files, and for the threads of sessions already finished: each applies
+        retention after it leaves the live list (prune, :attr:`on_pruned`);
+        before lead49 close() could return while one still deleted files."""
         for session in self.sessions:
             session.end("host closed")
         deadline = time.monotonic() + timeout
-        for session in self.sessions:
-            session.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            every = [*self._live, *self.finished]
+        me = threading.current_thread()
+        for session in every:  # never itself: close() called from an on_pruned hook
+            if session._thread is not me:
+                session.join(max(0.0, deadline - time.monotonic()))
 
     def wait(self, count: int, *, timeout: float = 10.0) -> list[SessionRecorder]:
         """Block until ``count`` sessions have finished (tests, tools), at most
