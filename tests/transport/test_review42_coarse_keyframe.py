@@ -21,7 +21,7 @@ from screencodec.decoder import ScreenDecoder
 from screencodec.encoder import ScreenEncoder
 from screencodec.quality import LossyOptions
 
-from .test_join_picture import WIN, Frame, screen, wallpaper
+from .test_join_picture import WIN, Frame, kept_screen, kept_wallpaper, wallpaper
 
 pytest.importorskip("av")
 
@@ -39,23 +39,13 @@ def keyframe(frame: Frame) -> tuple[int, Frame]:
 
 
 @functools.cache
-def _made(what: str) -> Frame:
-    """test_join_picture's grainy screen (``screen``) or its wallpaper
-    (``wallpaper``), sigma 6, made once for the module (read-only: 0.3 s of
-    CPU each, and every test here starts from them)."""
-    frame = screen(6.0, True) if what == "screen" else wallpaper(6.0)
-    frame.setflags(write=False)
-    return frame
-
-
-@functools.cache
 def moved_terminal(dx: int, dy: int) -> tuple[Frame, tuple[int, int, int, int]]:
     """test_join_picture's grainy screen with its terminal moved by (dx, dy).
     Kept for the module (read-only): both tests of a position judge the
     same frame."""
-    grainy = _made("screen")
+    grainy = kept_screen(6.0, True)
     x, y, w, h = WIN
-    frame = _made("wallpaper").copy()
+    frame = kept_wallpaper(6.0).copy()
     frame[y + dy : y + dy + h, x + dx : x + dx + w] = grainy[y : y + h, x : x + w]
     frame.setflags(write=False)
     return frame, (x + dx, y + dy, w, h)
@@ -111,7 +101,7 @@ def test_a_keyframe_over_heavy_grain_stays_within_twice_the_allowance(grain: flo
     # the exact part to the text's own pixels (45 kB), 68, 70 and 74 kB.
     frame = wallpaper(grain)
     x, y, w, h = WIN
-    frame[y : y + h, x : x + w] = _made("screen")[y : y + h, x : x + w]
+    frame[y : y + h, x : x + w] = kept_screen(6.0, True)[y : y + h, x : x + w]
     size, picture = keyframe(frame)
     assert np.array_equal(picture[y : y + h, x : x + w, :3], frame[y : y + h, x : x + w, :3])
     assert size <= 2.2 * ALLOWANCE, size
