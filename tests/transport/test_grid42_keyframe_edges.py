@@ -18,7 +18,7 @@ import pytest
 from screencodec.decoder import ScreenDecoder
 from screencodec.encoder import ScreenEncoder
 
-from .test_join_picture import WIN, Frame, screen, wallpaper
+from .test_join_picture import WIN, Frame, kept_screen, kept_wallpaper
 
 pytest.importorskip("av")
 
@@ -41,7 +41,7 @@ def lossy(picture: Frame, frame: Frame, win: tuple[int, int, int, int]) -> int:
 
 @pytest.mark.parametrize("rate", [2e6, 4e6])
 def test_a_grainy_join_pictures_terminal_is_exact_to_its_edges(rate: float) -> None:
-    frame = screen(6.0, True)
+    frame = kept_screen(6.0, True)
     assert lossy(first_picture(frame, rate), frame, WIN) == 0
 
 
@@ -49,6 +49,6 @@ def test_a_grainy_join_pictures_terminal_is_exact_to_its_edges(rate: float) -> N
 def test_a_small_screens_keyframe_has_its_terminal_exact_off_the_grid(rate: float) -> None:
     # review42's: a 160x96 terminal at (67, 43) on a 333x211 grainy screen.
     x, y = WIN[:2]
-    frame = wallpaper(6.0)[:211, :333].copy()
-    frame[43 : 43 + 96, 67 : 67 + 160] = screen(6.0, True)[y : y + 96, x : x + 160]
+    frame = kept_wallpaper(6.0)[:211, :333].copy()
+    frame[43 : 43 + 96, 67 : 67 + 160] = kept_screen(6.0, True)[y : y + 96, x : x + 160]
     assert lossy(first_picture(frame, rate), frame, (67, 43, 160, 96)) == 0
