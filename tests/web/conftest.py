@@ -114,7 +114,10 @@ def wait_page(
         if time.monotonic() > deadline:
             logs = [e["message"] for e in browser.get_log("browser")][-10:]
             raise AssertionError(f"timed out waiting for {what}: {st} {logs}")
-        time.sleep(0.02)
+        # Each look is a WebDriver round trip (the test process, chromedriver
+        # and the page all work for it): every 50 ms, not 20 (time49: the
+        # web tests' waits were a steady load on the 2 cores).
+        time.sleep(0.05)
 
 
 def canvas_bgr(browser: Any) -> npt.NDArray[np.uint8]:
