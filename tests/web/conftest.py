@@ -15,6 +15,7 @@ import contextlib
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -91,6 +92,19 @@ def browser(request: pytest.FixtureRequest, _shared_chromium: list[Any]) -> Iter
     # reconnect) running while this process runs other files.
     with contextlib.suppress(Exception):
         drv.get("about:blank")
+
+
+@pytest.fixture(scope="session")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A short session recorded at a real Host (test_web_playback's
+    ``_record``), made once per test process for the playback modules
+    (test_web_playback, test_walk33, test_odds40, test_tail39): each made
+    its own, 3.5 s and 0.5 s of CPU apiece (time49), and only reads it."""
+    import asyncio
+
+    from .test_web_playback import _record
+
+    return asyncio.run(asyncio.wait_for(_record(tmp_path_factory.mktemp("rec")), 60))
 
 
 def page_state(browser: Any) -> dict[str, Any]:
