@@ -15,6 +15,7 @@ import contextlib
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -93,6 +94,19 @@ def browser(request: pytest.FixtureRequest, _shared_chromium: list[Any]) -> Iter
         drv.get("about:blank")
 
 
+@pytest.fixture(scope="session")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A short session recorded at a real Host (test_web_playback's
+    ``_record``), made once per test process for the playback modules
+    (test_web_playback, test_walk33, test_odds40, test_tail39): each made
+    its own, 3.5 s and 0.5 s of CPU apiece (time49), and only reads it."""
+    import asyncio
+
+    from .test_web_playback import _record
+
+    return asyncio.run(asyncio.wait_for(_record(tmp_path_factory.mktemp("rec")), 60))
+
+
 def page_state(browser: Any) -> dict[str, Any]:
     state = browser.execute_script(
         "const p = window.screencodecPage; if (!p) return null;"
@@ -114,7 +128,10 @@ def wait_page(
         if time.monotonic() > deadline:
             logs = [e["message"] for e in browser.get_log("browser")][-10:]
             raise AssertionError(f"timed out waiting for {what}: {st} {logs}")
-        time.sleep(0.02)
+        # Each look is a WebDriver round trip (the test process, chromedriver
+        # and the page all work for it): every 50 ms, not 20 (time49: the
+        # web tests' waits were a steady load on the 2 cores).
+        time.sleep(0.05)
 
 
 def canvas_bgr(browser: Any) -> npt.NDArray[np.uint8]:

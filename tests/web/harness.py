@@ -161,7 +161,7 @@ class LiveSession:
         while not self.run(cond):
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting for {what or cond}")
-            time.sleep(0.02)
+            time.sleep(0.05)  # a round trip to the loop's thread each time
 
     def close(self, timeout: float = 20) -> str | None:
         """End the session; returns why the run ended (None if it raised).

@@ -8,7 +8,6 @@ headless Chromium; ``$BROWSER`` is a program named xdg-open that runs 8 s
 
 from __future__ import annotations
 
-import asyncio
 import re
 import subprocess
 import sys
@@ -24,13 +23,8 @@ pytest.importorskip("aiohttp")
 from screencodec.web.browser import REAP_EVERY
 
 from .test_web39_view_web_cli import BROWSER_RUNS, _launcher
-from .test_web_playback import _record, _settle
+from .test_web_playback import _settle
 from .test_webopen38_page_not_opened import _env, _zombies
-
-
-@pytest.fixture(scope="module")
-def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return asyncio.run(asyncio.wait_for(_record(tmp_path_factory.mktemp("rec")), 60))
 
 
 def test_a_browser_that_ends_mid_playback_is_reaped(

@@ -149,7 +149,7 @@ def test_a_page_reloaded_after_its_answer_is_resumed_with_a_keyframe(browser: An
         deadline = time.monotonic() + 10
         while not browser.execute_script("return window.keptAnswers.length"):
             assert time.monotonic() < deadline, "no kept answer"
-            time.sleep(0.02)
+            time.sleep(0.05)
         browser.refresh()
         wait_page(browser, lambda s: s["connected"], what="the reloaded page")
 

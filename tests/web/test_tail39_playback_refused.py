@@ -6,7 +6,6 @@ Chromium."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import subprocess
 import sys
@@ -21,12 +20,7 @@ pytest.importorskip("aiohttp")
 
 from screencodec.web.playback import REFUSED_LINES
 
-from .test_web_playback import _record, _settle
-
-
-@pytest.fixture(scope="module")
-def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return asyncio.run(asyncio.wait_for(_record(tmp_path_factory.mktemp("rec")), 60))
+from .test_web_playback import _settle
 
 
 def _refusal(browser: Any) -> Any:

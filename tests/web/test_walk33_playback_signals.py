@@ -25,14 +25,14 @@ from typing import Any
 import pytest
 
 from .conftest import wait_page
-from .test_web_playback import _settle, recording  # noqa: F401 (a fixture)
+from .test_web_playback import _settle
 
 ENDED = "Playback ended: you can close this page."
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_walk33_a_playback_stopped_in_its_terminal_ends_in_order(
-    browser: Any, recording: Path, sig: signal.Signals  # noqa: F811
+    browser: Any, recording: Path, sig: signal.Signals
 ) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "screencodec", "recordings", "play", str(recording), "--web",

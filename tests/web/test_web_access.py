@@ -299,7 +299,7 @@ def test_next_link_in_the_same_tab_opens_the_next_session(browser: Any) -> None:
         deadline = time.monotonic() + 20
         while not cond():
             assert time.monotonic() < deadline, f"timed out waiting for {what}"
-            time.sleep(0.02)
+            time.sleep(0.05)
 
     port = free_port()
     first, second = _Welcoming(), _Welcoming()

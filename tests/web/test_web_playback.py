@@ -95,11 +95,6 @@ class _Playback(LoopThread):
         return self.call(ended(), timeout + 1)
 
 
-@pytest.fixture(scope="module")
-def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return asyncio.run(asyncio.wait_for(_record(tmp_path_factory.mktemp("rec")), 60))
-
-
 @pytest.fixture
 def playback(recording: Path) -> Iterator[_Playback]:
     pb = _Playback(recording)
