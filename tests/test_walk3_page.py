@@ -87,72 +87,87 @@ def _stats(browser: Any) -> str:
     return _text(browser, "stats")
 
 
-def test_walk3_page_chat_sent_while_reconnecting_is_not_shown_as_said(browser: Any) -> None:
+@pytest.fixture(scope="module")
+def linked(browser: Any) -> Iterator[_LinkedSession]:
+    """A session through a proxy the test cuts, its page open in the module's
+    browser: the two tests of something sent while the page reconnects share
+    it (time49c), one after the other, and the one that leaves it comes
+    next (the test after opens another page); each waits for its own cut's
+    banners."""
+    with _watching(browser, _LinkedSession(_source())) as live:
+        yield live
+
+
+def test_walk3_page_chat_sent_while_reconnecting_is_not_shown_as_said(
+    browser: Any, linked: _LinkedSession,
+) -> None:
     """walk3 (fixed): a chat line sent from the page while it reconnects is shown as 'You: ...'
     but never reaches the host (web/bridge.py drops the send quietly, then echoes it);
     expected: it reaches the host's user after the resume, or it is not shown as said"""
-    with _watching(browser, _LinkedSession(_source())) as live:
-        events = live.run(live.host.events)
-        live.run(lambda: setattr(live.proxy, "refusing", True))  # down until the test says
-        live.run(live.proxy.cut)
-        wait_page(browser, lambda s: (s["banner"] or "").startswith("The connection to"),
-                  what="the lost banner")  # fmt: skip
-        _chat(browser, "are you still there?")
-        wait_page(browser, lambda s: "are you still there?" in _log(browser), what="the line")
-        live.run(lambda: setattr(live.proxy, "refusing", False))
-        wait_page(browser, lambda s: s["banner"] == "Reconnected: the session goes on.",
-                  what="the resumed banner")  # fmt: skip
-        _chat(browser, "back again")
+    live = linked
+    events = live.run(live.host.events)
+    live.run(lambda: setattr(live.proxy, "refusing", True))  # down until the test says
+    live.run(live.proxy.cut)
+    wait_page(browser, lambda s: (s["banner"] or "").startswith("The connection to"),
+              what="the lost banner")  # fmt: skip
+    _chat(browser, "are you still there?")
+    wait_page(browser, lambda s: "are you still there?" in _log(browser), what="the line")
+    live.run(lambda: setattr(live.proxy, "refusing", False))
+    wait_page(browser, lambda s: s["banner"] == "Reconnected: the session goes on.",
+              what="the resumed banner")  # fmt: skip
+    _chat(browser, "back again")
 
-        async def said() -> list[str]:
-            texts: list[str] = []
-            async for ev in events:
-                if isinstance(ev, ChatReceived):
-                    texts.append(ev.text)
-                    if ev.text == "back again":
-                        return texts
-            return texts
+    async def said() -> list[str]:
+        texts: list[str] = []
+        async for ev in events:
+            if isinstance(ev, ChatReceived):
+                texts.append(ev.text)
+                if ev.text == "back again":
+                    return texts
+        return texts
 
-        got = live.call(said)
-        # Expected: the host's user read it, or the page does not claim it was said.
-        assert "are you still there?" in got or "You: are you still there?" not in _log(browser)
+    got = live.call(said)
+    # Expected: the host's user read it, or the page does not claim it was said.
+    assert "are you still there?" in got or "You: are you still there?" not in _log(browser)
 
 
 def test_walk3_page_file_sent_while_reconnecting_does_not_say_the_session_ended(
-    browser: Any, tmp_path: Path
+    browser: Any, linked: _LinkedSession, tmp_path: Path
 ) -> None:
     """walk3 (fixed): a file sent from the page while it reconnects gets the row 'failed: the
     session ended' though the session goes on (the banner says reconnecting, then
     'Reconnected'); expected: a row that does not say the session ended"""
     upload = tmp_path / "notes.txt"
     upload.write_text("sent while the link was down\n")
-    with _watching(browser, _LinkedSession(_source())) as live:
-        live.run(lambda: setattr(live.proxy, "refusing", True))  # down until the test says
-        live.run(live.proxy.cut)
-        wait_page(browser, lambda s: (s["banner"] or "").startswith("The connection to"),
-                  what="the lost banner")  # fmt: skip
-        browser.execute_script("document.getElementById('file-input').hidden = false")
-        browser.find_element(By.ID, "file-input").send_keys(str(upload))
-        wait_page(browser, lambda s: "failed" in _text(browser, "file-list"), what="the row")
-        live.run(lambda: setattr(live.proxy, "refusing", False))
-        st = wait_page(browser, lambda s: s["banner"] == "Reconnected: the session goes on.",
-                       what="the resumed banner")  # fmt: skip
-        assert st["ended"] is None
-        # Expected: the row does not say what did not happen.
-        assert "the session ended" not in _text(browser, "file-list")
+    live = linked
+    live.run(lambda: setattr(live.proxy, "refusing", True))  # down until the test says
+    live.run(live.proxy.cut)
+    wait_page(browser, lambda s: (s["banner"] or "").startswith("The connection to"),
+              what="the lost banner")  # fmt: skip
+    browser.execute_script("document.getElementById('file-input').hidden = false")
+    browser.find_element(By.ID, "file-input").send_keys(str(upload))
+    wait_page(browser, lambda s: "failed" in _text(browser, "file-list"), what="the row")
+    live.run(lambda: setattr(live.proxy, "refusing", False))
+    st = wait_page(browser, lambda s: s["banner"] == "Reconnected: the session goes on.",
+                   what="the resumed banner")  # fmt: skip
+    assert st["ended"] is None
+    # Expected: the row does not say what did not happen.
+    assert "the session ended" not in _text(browser, "file-list")
 
 
-def test_walk3_page_takes_no_chat_or_file_once_the_session_ended(browser: Any) -> None:
+# The last of the tests on ``linked``: leaving ends its session.
+def test_walk3_page_takes_no_chat_or_file_once_the_session_ended(
+    browser: Any, linked: _LinkedSession,
+) -> None:
     """walk3 (fixed): once the session has ended the page's chat still takes a line (the input
     is cleared, the line is lost without a word) and Send file takes a file (its row says
     'waiting' for good); expected: both disabled, as 'Request control' is"""
-    with _watching(browser, LiveSession(_source())):
-        browser.find_element(By.ID, "leave").click()
-        wait_page(browser, lambda s: s["closed"] and bool(s["ended"]), what="the end")
-        assert not browser.find_element(By.ID, "control").is_enabled()
-        # Expected: nothing left to chat with or send to.
-        assert not browser.find_element(By.ID, "chat-input").is_enabled()
-        assert not browser.find_element(By.ID, "file-input").is_enabled()
+    browser.find_element(By.ID, "leave").click()
+    wait_page(browser, lambda s: s["closed"] and bool(s["ended"]), what="the end")
+    assert not browser.find_element(By.ID, "control").is_enabled()
+    # Expected: nothing left to chat with or send to.
+    assert not browser.find_element(By.ID, "chat-input").is_enabled()
+    assert not browser.find_element(By.ID, "file-input").is_enabled()
 
 
 def test_walk3_page_drops_the_taken_back_banner_when_control_comes_again(browser: Any) -> None:

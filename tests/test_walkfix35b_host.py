@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import re
 import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,25 +27,49 @@ from transport.test_host_cli_commands import AGENT, Where, session, wait
 from transport.test_walk36_host_let_in_to_nothing import NO_VIEW, NOTHING_ASKED
 
 
-def test_a_refused_join_ends_in_a_line_that_names_the_agent() -> None:
-    host = PtyHost()
+@dataclass
+class _Refused:
+    """A ``host --once --record`` whose user said no to 'Alice': what its
+    terminal said after the question, its exit status, its recordings'
+    folder."""
+
+    said: str
+    status: int
+    rec: Path
+
+
+@pytest.fixture(scope="module")
+def refused(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Refused]:
+    """The refused join both tests after read (time49c: one host for the
+    two, its terminal's line and its recording)."""
+    rec = tmp_path_factory.mktemp("refused") / "rec"
+    rec.mkdir()  # host --record takes a folder that is there (tail39)
+    host = PtyHost("--record", str(rec))
     try:
+        asked: list[int] = []
+
         async def body(at: Where) -> None:
             viewer = Viewer(await connect_direct("127.0.0.1", *at), who="Alice")
             started = asyncio.ensure_future(viewer.start(VIEW))
-            question = await wait(host, r"Question 1: .*?\[y/N\] ")
+            asked.append((await wait(host, r"Question 1: .*?\[y/N\] ")).end())
             host.type("n")
             with pytest.raises(ConsentDeniedError):
                 await started
-            # Before: "session with 127.0.0.1:52850 ended: consent denied";
-            # then (walk36) "... ended: consent denied", the END reason as jargon.
-            await wait(host, "session with " + AGENT.format(who="Alice")
-                       + r" ended: you declined\n", question.end())  # fmt: skip
 
         session(host, body)
-        assert host.proc.wait(10) == 3  # --once: refused, no session took place
+        status = host.proc.wait(10)
+        host.wait_for(r"\x00EOF", asked[0], timeout=10)  # all it printed, read
+        yield _Refused(host.text[asked[0]:], status, rec)
     finally:
         host.close()
+
+
+def test_a_refused_join_ends_in_a_line_that_names_the_agent(refused: _Refused) -> None:
+    # Before: "session with 127.0.0.1:52850 ended: consent denied";
+    # then (walk36) "... ended: consent denied", the END reason as jargon.
+    assert re.search("session with " + AGENT.format(who="Alice") + r" ended: you declined\n",
+                     refused.said), refused.said
+    assert refused.status == 3  # --once: refused, no session took place
 
 
 def _cli(*words: str) -> str:
@@ -68,26 +94,12 @@ def _reads_refused(rec: Path, out: Path, who: str, why: str) -> None:
                      rf" \({re.escape(why)}\)\n", played), played
 
 
-def test_a_refused_session_says_so_in_recordings_list_verify_and_play(tmp_path: Path) -> None:
-    rec = tmp_path / "rec"
-    rec.mkdir()  # host --record takes a folder that is there (tail39)
-    host = PtyHost("--record", str(rec))
-    try:
-        async def body(at: Where) -> None:
-            viewer = Viewer(await connect_direct("127.0.0.1", *at), who="Alice")
-            started = asyncio.ensure_future(viewer.start(VIEW))
-            await wait(host, r"Question 1: .*?\[y/N\] ")
-            host.type("n")
-            with pytest.raises(ConsentDeniedError):
-                await started
-
-        session(host, body)
-        assert host.proc.wait(10) == 3
-    finally:
-        host.close()
+def test_a_refused_session_says_so_in_recordings_list_verify_and_play(
+        refused: _Refused, tmp_path: Path) -> None:  # fmt: skip
+    assert refused.status == 3
     # Before: "complete  Alice (127.0.0.1:PORT)  FILE", as a session that took place;
     # then (walk36) "nobody was let in (consent denied)", the END reason as jargon.
-    _reads_refused(rec, tmp_path, "Alice", "the user declined")
+    _reads_refused(refused.rec, tmp_path, "Alice", "the user declined")
 
 
 def test_a_session_whose_agent_asked_nothing_says_so_in_recordings_list(

@@ -8,7 +8,7 @@ others) are each dialled once an attempt, no more; relays that take the
 connection and never answer do not keep the agent dialling past its
 reconnect limit.
 
-A real relay process and host registration on loopback; the agent reaches
+A real relay process (one for the module) and host registrations on loopback; the agent reaches
 the relay through a proxy played by the test at this machine's other
 address (192.0.2.2 here: a relay "elsewhere", as connect/via_relay sees
 it), which rewrites the cluster list of RELAY_OK; then the proxy goes
@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 
 import pytest
 
@@ -155,6 +155,23 @@ async def _paired_then_gone(relay: RelayProcess,
     return proxy, creds.code, creds.password
 
 
+@pytest.fixture(scope="module")
+def relay() -> Iterator[RelayProcess]:
+    """The real relay the four tests' hosts register at and their agents pair
+    through (time49c: one process for the module; each test has its own
+    code, proxy and listeners, and closes its hosts and channels)."""
+    redis_server = RedisServer()
+    redis_server.start()
+    try:
+        started = RelayProcess(redis_server, 15.0)
+        try:
+            yield started
+        finally:
+            started.kill()
+    finally:
+        redis_server.stop()
+
+
 _HOSTS: list[RelayRegistration] = []
 _HOLD: list[RelayChannel] = []
 _LISTENERS: list[_Listener] = []
@@ -181,116 +198,100 @@ async def _closing(test: Coroutine[None, None, None]) -> None:
 
 
 def test_a_relay_elsewhere_cannot_make_the_agent_dial_this_machine(
-        redis_server: RedisServer) -> None:  # fmt: skip
-    relay = RelayProcess(redis_server, 15.0)
-    try:
-        async def main() -> None:
-            local = [_Listener("127.0.0.1") for _ in range(3)]
-            remote = _Listener(ELSEWHERE or "")
-            cluster = ["{own}", "127.0.0.1:{l0}", "localhost:{l1}", "0.0.0.0:{l2}",
-                       f"{ELSEWHERE}:{{r}}"]
-            for listener in [*local, remote]:
-                await listener.start()
-            ports = {f"l{i}": x.port for i, x in enumerate(local)} | {"r": remote.port}
-            cluster = [c.format(own="{own}", **ports) for c in cluster]
-            proxy, code, password = await _paired_then_gone(relay, cluster)
-            with pytest.raises(TransportError) as failed:
-                await connect_via_relay(ELSEWHERE or "", proxy.port, code, password,
-                                        timeouts=FAST)
-            assert [x.count for x in local] == [0, 0, 0]
-            assert remote.count == 1  # the list was followed, but not onto loopback
-            assert str(failed.value).endswith(
-                f"; nor the other relay of its cluster ({ELSEWHERE}:{remote.port})")
+        relay: RelayProcess) -> None:  # fmt: skip
+    async def main() -> None:
+        local = [_Listener("127.0.0.1") for _ in range(3)]
+        remote = _Listener(ELSEWHERE or "")
+        cluster = ["{own}", "127.0.0.1:{l0}", "localhost:{l1}", "0.0.0.0:{l2}",
+                   f"{ELSEWHERE}:{{r}}"]
+        for listener in [*local, remote]:
+            await listener.start()
+        ports = {f"l{i}": x.port for i, x in enumerate(local)} | {"r": remote.port}
+        cluster = [c.format(own="{own}", **ports) for c in cluster]
+        proxy, code, password = await _paired_then_gone(relay, cluster)
+        with pytest.raises(TransportError) as failed:
+            await connect_via_relay(ELSEWHERE or "", proxy.port, code, password,
+                                    timeouts=FAST)
+        assert [x.count for x in local] == [0, 0, 0]
+        assert remote.count == 1  # the list was followed, but not onto loopback
+        assert str(failed.value).endswith(
+            f"; nor the other relay of its cluster ({ELSEWHERE}:{remote.port})")
 
-        run(_closing(main()), 60)
-    finally:
-        relay.kill()
+    run(_closing(main()), 60)
 
 
 def test_a_list_of_17_is_not_followed_and_16_at_most_once_each(
-        redis_server: RedisServer) -> None:  # fmt: skip
-    relay = RelayProcess(redis_server, 15.0)
-    try:
-        async def main() -> None:
-            many = [_Listener(ELSEWHERE or "") for _ in range(16)]
-            for listener in many:
-                await listener.start()
-            # 17: the relay's own and 16 others: not believed at all.
-            proxy, code, password = await _paired_then_gone(
-                relay, ["{own}", *(f"{ELSEWHERE}:{x.port}" for x in many)])
-            with pytest.raises(TransportError) as failed:
-                await connect_via_relay(ELSEWHERE or "", proxy.port, code, password,
-                                        timeouts=FAST)
-            assert "other relay" not in str(failed.value)
-            assert sum(x.count for x in many) == 0
-            # 16: the relay's own and 15 others: each dialled once.
-            proxy, code, password = await _paired_then_gone(
-                relay, ["{own}", *(f"{ELSEWHERE}:{x.port}" for x in many[:15])])
-            with pytest.raises(TransportError) as failed:
-                await connect_via_relay(ELSEWHERE or "", proxy.port, code, password,
-                                        timeouts=FAST)
-            assert "nor any of the 15 other relays of its cluster" in str(failed.value)
-            assert [x.count for x in many] == [1] * 15 + [0]
+        relay: RelayProcess) -> None:  # fmt: skip
+    async def main() -> None:
+        many = [_Listener(ELSEWHERE or "") for _ in range(16)]
+        for listener in many:
+            await listener.start()
+        # 17: the relay's own and 16 others: not believed at all.
+        proxy, code, password = await _paired_then_gone(
+            relay, ["{own}", *(f"{ELSEWHERE}:{x.port}" for x in many)])
+        with pytest.raises(TransportError) as failed:
+            await connect_via_relay(ELSEWHERE or "", proxy.port, code, password,
+                                    timeouts=FAST)
+        assert "other relay" not in str(failed.value)
+        assert sum(x.count for x in many) == 0
+        # 16: the relay's own and 15 others: each dialled once.
+        proxy, code, password = await _paired_then_gone(
+            relay, ["{own}", *(f"{ELSEWHERE}:{x.port}" for x in many[:15])])
+        with pytest.raises(TransportError) as failed:
+            await connect_via_relay(ELSEWHERE or "", proxy.port, code, password,
+                                    timeouts=FAST)
+        assert "nor any of the 15 other relays of its cluster" in str(failed.value)
+        assert [x.count for x in many] == [1] * 15 + [0]
 
-        run(_closing(main()), 60)
-    finally:
-        relay.kill()
+    run(_closing(main()), 60)
 
 
 def test_relays_that_never_answer_do_not_keep_the_agent_dialling(
-        redis_server: RedisServer) -> None:  # fmt: skip
-    relay = RelayProcess(redis_server, 15.0)
-    try:
-        async def main() -> None:
-            silent = [_Listener(ELSEWHERE or "", silent=True) for _ in range(3)]
-            for listener in silent:
-                await listener.start()
-            proxy, code, password = await _paired_then_gone(
-                relay, ["{own}", *(f"{ELSEWHERE}:{x.port}" for x in silent)])
-            with pytest.raises((TransportError, asyncio.TimeoutError)):
-                await reconnect(lambda: connect_via_relay(ELSEWHERE or "", proxy.port, code,
-                                                          password, timeouts=FAST),
-                                within=1.0)  # fmt: skip
-            # The reconnect's limit held (run's 60 s too): one attempt, cut at
-            # its least time (ATTEMPT_AT_LEAST), the first silent relay still
-            # waited on, no other dialled.
-            assert silent[0].count == 1 and silent[2].count == 0
+        relay: RelayProcess) -> None:  # fmt: skip
+    async def main() -> None:
+        silent = [_Listener(ELSEWHERE or "", silent=True) for _ in range(3)]
+        for listener in silent:
+            await listener.start()
+        proxy, code, password = await _paired_then_gone(
+            relay, ["{own}", *(f"{ELSEWHERE}:{x.port}" for x in silent)])
+        with pytest.raises((TransportError, asyncio.TimeoutError)):
+            await reconnect(lambda: connect_via_relay(ELSEWHERE or "", proxy.port, code,
+                                                      password, timeouts=FAST),
+                            within=1.0)  # fmt: skip
+        # The reconnect's limit held (run's 60 s too): one attempt, cut at
+        # its least time (ATTEMPT_AT_LEAST), the first silent relay still
+        # waited on, no other dialled.
+        assert silent[0].count == 1 and silent[2].count == 0
 
-        run(_closing(main()), 60)
-    finally:
-        relay.kill()
+    run(_closing(main()), 60)
 
 
 def test_an_agent_through_a_proxy_that_is_cut_does_not_go_around_it(
-        redis_server: RedisServer) -> None:  # fmt: skip
+        relay: RelayProcess) -> None:  # fmt: skip
     """The relay's list names its own --advertise first: the same relay by
     another path. An agent that reached it through a proxy (a tunnel, a
     port forward) that is cut must not dial it around the proxy (found:
     test_ends36_host_end_relay's agent, whose proxy keeps refusing, got
     back in at the relay's own port, and was asked again)."""
-    relay = RelayProcess(redis_server, 15.0)
-    try:
-        async def main() -> None:
-            proxy = _Proxy(relay.port, "127.0.0.1")
-            await proxy.start()
-            proxy.cluster = None  # the relay's own list: itself alone
-            creds = SessionCredentials()
-            reg = await host_via_relay("127.0.0.1", relay.port, creds, lambda ch: None,
-                                       timeouts=FAST)  # fmt: skip
-            _HOSTS.append(reg)
-            await reg.wait_registered(10)
-            channel = await connect_via_relay("127.0.0.1", proxy.port, creds.code,
-                                              creds.password, timeouts=FAST)  # fmt: skip
-            _HOLD.append(channel)
-            assert channel.resume_hold is not None
-            assert channel.resume_hold.names == {("127.0.0.1", relay.port)}
-            await proxy.stop()
-            with pytest.raises(TransportError) as failed:
-                await connect_via_relay("127.0.0.1", proxy.port, creds.code, creds.password,
-                                        timeouts=FAST)  # fmt: skip
-            assert str(failed.value).startswith(f"cannot reach 127.0.0.1:{proxy.port}: ")
-            assert "other relay" not in str(failed.value)
+    async def main() -> None:
+        proxy = _Proxy(relay.port, "127.0.0.1")
+        await proxy.start()
+        proxy.cluster = None  # the relay's own list: itself alone
+        creds = SessionCredentials()
+        reg = await host_via_relay("127.0.0.1", relay.port, creds, lambda ch: None,
+                                   timeouts=FAST)  # fmt: skip
+        _HOSTS.append(reg)
+        await reg.wait_registered(10)
+        channel = await connect_via_relay("127.0.0.1", proxy.port, creds.code,
+                                          creds.password, timeouts=FAST)  # fmt: skip
+        _HOLD.append(channel)
+        assert channel.resume_hold is not None
+        assert channel.resume_hold.names == {("127.0.0.1", relay.port)}
+        await proxy.stop()
+        with pytest.raises(TransportError) as failed:
+            await connect_via_relay("127.0.0.1", proxy.port, creds.code, creds.password,
+                                    timeouts=FAST)  # fmt: skip
+        assert str(failed.value).startswith(f"cannot reach 127.0.0.1:{proxy.port}: ")
+        assert "other relay" not in str(failed.value)
 
-        run(_closing(main()), 60)
-    finally:
-        relay.kill()
+    run(_closing(main()), 60)
