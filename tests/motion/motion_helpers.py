@@ -24,12 +24,16 @@ def noise(rng: np.random.Generator, h: int, w: int) -> Frame:
 def photo(rng: np.random.Generator, h: int, w: int) -> Frame:
     """A smooth, photo-like picture with a little grain (no row or segment
     repeats exactly, but neighbours are close)."""
-    yy, xx = np.mgrid[0:h, 0:w]
+    # Broadcast rows and columns instead of an mgrid: the same values bit
+    # for bit (each element is the same float operation), half the time
+    # (a 1400x640 wallpaper is made in most tests of a file).
+    xx, yy = np.arange(w), np.arange(h)[:, None]
     f = np.empty((h, w, 4), np.uint8)
     f[..., 0] = (128 + 60 * np.sin(xx / 37) + 40 * np.cos(yy / 23) + rng.normal(0, 5, (h, w))).clip(
         0, 255
     )
-    f[..., 1] = (100 + 80 * np.sin((xx + yy) / 60) + rng.normal(0, 5, (h, w))).clip(0, 255)
+    diagonal = np.sin(np.arange(h + w - 1) / 60)[xx + yy]  # sin((xx + yy) / 60)
+    f[..., 1] = (100 + 80 * diagonal + rng.normal(0, 5, (h, w))).clip(0, 255)
     f[..., 2] = (90 + 70 * np.cos(xx / 81 - yy / 29) + rng.normal(0, 5, (h, w))).clip(0, 255)
     f[..., 3] = 255
     return f
@@ -100,11 +104,21 @@ def checked_update(enc: ScreenEncoder, dec: ScreenDecoder, frame: Frame) -> byte
     for sx, sy, x, y, w, h in copies_in(data):
         assert before is not None
         src = before[sy : sy + h, sx : sx + w, :3]
-        assert np.array_equal(src, frame[y : y + h, x : x + w, :3]), (sx, sy, x, y, w, h)
+        assert same_bgr(src, frame[y : y + h, x : x + w]), (sx, sy, x, y, w, h)
     fb = dec.decode(data)
-    assert np.array_equal(fb[..., :3], frame[..., :3])
-    assert np.array_equal(enc.reference[..., :3], frame[..., :3])
+    assert same_bgr(fb, frame)
+    assert same_bgr(enc.reference, frame)
     return data
+
+
+def same_bgr(a: Frame, b: Frame) -> bool:
+    """``np.array_equal(a[..., :3], b[..., :3])``, a channel at a time: the
+    strided ``[..., :3]`` views are copied whole by array_equal (30 ms at
+    1400x640, in every update of every round trip), a channel compares in
+    a few."""
+    return a.shape[:2] == b.shape[:2] and all(
+        np.array_equal(a[..., c], b[..., c]) for c in range(3)
+    )
 
 
 def roundtrip(enc: ScreenEncoder, dec: ScreenDecoder, frame: Frame) -> tuple[int, int]:

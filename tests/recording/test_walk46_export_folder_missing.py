@@ -5,7 +5,8 @@ session, then said "REC.screc: MP4 export of its 1280x720 picture failed
 of the missing folder, as if the recording were at fault. An output whose
 folder is not there (--mp4, --log, --srt) is now refused before anything is
 read, naming it, exit 2. A session recorded at a real host over loopback,
-the real command."""
+the real command. The one recording serves the three options: nothing
+reads or changes it."""
 
 from __future__ import annotations
 
@@ -17,11 +18,18 @@ import pytest
 from .test_walk42_export_srt import CLI, _record
 
 
+@pytest.fixture(scope="module")
+def rec(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A session recorded at a real host (10 s of wall: made once)."""
+    d = tmp_path_factory.mktemp("walk46") / "rec"
+    d.mkdir()
+    return _record(d)
+
+
 @pytest.mark.parametrize("option", ["--mp4", "--log", "--srt"])
 def test_walk46_an_output_in_a_missing_folder_is_refused_first(
-        option: str, tmp_path: Path) -> None:  # fmt: skip
-    (tmp_path / "rec").mkdir()
-    rec = _record(tmp_path / "rec")
+        option: str, rec: Path, tmp_path: Path) -> None:  # fmt: skip
+    before = rec.stat()
     out = tmp_path / "nothere" / "session.out"
     done = subprocess.run([*CLI, "recordings", "export", str(rec), option, str(out)],
                           check=False, capture_output=True, text=True, timeout=120)  # fmt: skip
@@ -30,3 +38,5 @@ def test_walk46_an_output_in_a_missing_folder_is_refused_first(
         f"screencodec recordings export: cannot write {out}: its folder {out.parent}"
         " is not there")  # fmt: skip
     assert done.stdout == ""  # nothing read, nothing said of the recording
+    after = rec.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
