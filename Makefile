@@ -56,9 +56,11 @@ TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); n=$$((3 * n)); [ $$n -gt
 # wheel's build mostly on one: they run side by side with the wheel, the
 # compiled sources and the collections (test-prep), each target's output
 # kept together. The tests start once both are done (test_typing reads
-# mypy's cache).
+# mypy's cache). The Debian packages only the tests use were installed in
+# the background meanwhile (scripts/bootstrap.sh): the suite waits for them.
 test: build
 	$(MAKE) --no-print-directory -j2 --output-sync=target lint test-prep
+	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/bootstrap.sh --wait
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder tests
 
 test-prep: wheels
