@@ -124,20 +124,39 @@ def test_a_relay_unreachable_at_the_start_is_told_once_and_then_reachable() -> N
 class _Output:
     """A process's stdout, read by a thread as it comes (a question ends
     without a newline), so the test waits for text without blocking on a
-    read that may never return."""
+    read that may never return.
+
+    The thread reads a character at a time (the text wrapper may hold what
+    came after the lines the test read before: an ``os.read`` of the pipe
+    would miss it) and wakes a waiting test at each line's end; a text that
+    ends without one (a question) is looked for every 50 ms (time50b: it
+    woke the test and searched the whole text again for each character)."""
 
     def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.text = ""
+        self._chunks: list[str] = []
+        self._text = ""
         self._cond = threading.Condition()
         assert proc.stdout is not None
         self._out = proc.stdout
         threading.Thread(target=self._read, daemon=True).start()
 
+    @property
+    def text(self) -> str:
+        """All it printed so far."""
+        with self._cond:
+            if self._chunks:
+                self._text += "".join(self._chunks)
+                self._chunks.clear()
+            return self._text
+
     def _read(self) -> None:
         while ch := self._out.read(1):
             with self._cond:
-                self.text += ch
-                self._cond.notify_all()
+                self._chunks.append(ch)
+                if ch == "\n":
+                    self._cond.notify_all()
+        with self._cond:
+            self._cond.notify_all()
 
     def wait_for(self, pattern: str, timeout: float = 30) -> re.Match[str]:
         deadline = time.monotonic() + timeout
@@ -145,7 +164,7 @@ class _Output:
             while not (found := re.search(pattern, self.text)):
                 left = deadline - time.monotonic()
                 assert left > 0, f"{pattern!r} never printed: {self.text}"
-                self._cond.wait(left)
+                self._cond.wait(min(left, 0.05))
             return found
 
 

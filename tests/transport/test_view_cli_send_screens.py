@@ -5,13 +5,19 @@ a host with several screens has them listed, those over the limit marked
 and refused by ``/monitor N`` before the host is asked.
 
 Before: ``/send`` and ``/monitor`` were unknown commands, the terminal
-listed no screens, and ``--max-pixels`` was no option."""
+listed no screens, and ``--max-pixels`` was no option.
+
+The tests of ``/send`` and of a picture at ``--max-pixels`` each start their
+own view of one host without ``--once`` (time50b: it was a host a test),
+whose user's questions they read from their own mark on; each waits for
+the host to tell its session's end before the next."""
 
 from __future__ import annotations
 
 import os
 import pty
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +32,7 @@ from Xlib.protocol import rq
 
 from screencodec.capture import list_monitors
 from screencodec.capture.xvfb import private_xvfb
+from screencodec.cli.main import main as cli_main
 
 from .test_attack_prompts import PtyHost, _credentials
 from .test_cli import CLI, ENV
@@ -58,6 +65,47 @@ def host_and_view() -> Iterator[tuple[list[PtyHost], list[PtyView]]]:
         proc.close()
 
 
+class _Staying:
+    """The module's host without ``--once``, saving files to :attr:`dl`."""
+
+    def __init__(self, dl: Path) -> None:
+        self.dl = dl
+        self.host = PtyHost("--download-dir", str(dl), once=False)
+
+
+@pytest.fixture(scope="module")
+def staying(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Staying]:
+    shared = _Staying(tmp_path_factory.mktemp("dl"))
+    try:
+        yield shared
+    finally:
+        shared.host.close()
+
+
+def _let_in(staying: _Staying, views: list[PtyView], view_args: tuple[str, ...] = (),
+            env: dict[str, str] | None = None) -> tuple[PtyView, int]:  # fmt: skip
+    """A viewer (``view_args``) the staying host lets in; the number of the
+    question that asked its user."""
+    host = staying.host
+    mark = len(host.text)
+    port, code, password = _credentials(host)
+    view = PtyView(f"127.0.0.1:{port}", "--code", code, "--password", password, *view_args,
+                   env=env)  # fmt: skip
+    views.append(view)
+    asked = int(host.wait_for(r"Question (\d+): .*?\[y/N\] ", mark).group(1))
+    host.type("y")
+    view.wait_for(r"type /say and your message")
+    return view, asked
+
+
+def _left(staying: _Staying, view: PtyView, asked: int) -> None:
+    """The agent leaves (Ctrl-C, exit status 0); the host tells that end."""
+    assert view.leave() == 0
+    host = staying.host
+    start = host.wait_for(rf"Question {asked}: ").start()
+    host.wait_for(r"ended: the agent left the session\n", start)
+
+
 def _join(hosts: list[PtyHost], views: list[PtyView], *host_args: str,
           view_args: tuple[str, ...] = (), env: dict[str, str] | None = None,
           ) -> tuple[PtyHost, PtyView]:  # fmt: skip
@@ -73,129 +121,35 @@ def _join(hosts: list[PtyHost], views: list[PtyView], *host_args: str,
     return host, view
 
 
-# -- /send PATH ----------------------------------------------------------------
-
-
-def _a_file(folder: Path, name: str = "report.bin") -> tuple[Path, bytes]:
-    """A file of 600 kB (three chunks on the wire), bytes that differ."""
-    data = os.urandom(600_000)
-    path = folder / name
-    path.write_bytes(data)
-    return path, data
-
-
-def test_send_a_file_the_hosts_user_accepts_arrives_identical(
-        tmp_path: Path, host_and_view: tuple[list[PtyHost], list[PtyView]]) -> None:
-    """``/send ~/NAME`` (``~`` is $HOME): the host's user is asked, says yes;
-    the agent reads that the host saved it, and the host's folder holds the
-    same bytes. ``/help`` lists ``/send``; a path that is not there, a
-    folder and a bare ``/send`` are each answered in words, nothing offered."""
-    home, dl = tmp_path / "home", tmp_path / "dl"
-    home.mkdir()
-    dl.mkdir()
-    _, data = _a_file(home)
-    host, view = _join(*host_and_view, "--download-dir", str(dl),
-                       env={**ENV, "HOME": str(home)})  # fmt: skip
-    view.type("/help")
-    view.wait_for(r"/send PATH +offer the file PATH to the host's user")
-    for typed, answer in [
-        ("/send", r"\(usage: /send PATH\)"),
-        ("/send ~/gone.txt", rf"\(not sent: {re.escape(str(home))}/gone\.txt: no such file\)"),
-        (f"/send {tmp_path}", rf"\(not sent: {re.escape(str(tmp_path))} is a folder, and /send"
-                              r" sends one file: "),
-    ]:
-        mark = len(view.text)
-        view.type(typed)
-        view.wait_for(answer, mark)
-    mark = len(view.text)
-    view.type("/send '~/report.bin'")  # quoted, as a path dropped into a terminal is
-    view.wait_for(r"offering report\.bin \(600 kB\) to the host's user, who is asked"
-                  r" whether to accept it\n", mark)  # fmt: skip
-    asked = host.wait_for(r"Question 2: .*?report\.bin.*?\[y/N\] ")
-    host.type("y")
-    view.wait_for(r"delivered report\.bin \(600 kB\): the host saved it\n", mark)
-    host.wait_for(r"saved .*report\.bin \(600 kB\) from ", asked.end())
-    assert (dl / "report.bin").read_bytes() == data
-    assert "Question 3" not in host.text  # the wrong paths offered nothing
-    view.type("/say still here")  # the session goes on
-    host.wait_for(r"says: still here")
-    assert view.leave() == 0
-
-
-def test_send_a_file_the_hosts_user_declines_is_told(
-        tmp_path: Path, host_and_view: tuple[list[PtyHost], list[PtyView]]) -> None:
-    dl = tmp_path / "dl"
-    dl.mkdir()
-    path, _ = _a_file(tmp_path, "notes.txt")
-    host, view = _join(*host_and_view, "--download-dir", str(dl))
-    mark = len(view.text)
-    view.type(f"/send {path}")
-    host.wait_for(r"Question 2: .*?notes\.txt.*?\[y/N\] ")
-    host.type("n")
-    # A host that gives reason codes: a no without one is its user's (words32).
-    view.wait_for(r"the host did not accept notes\.txt: its user said no or did not answer in"
-                  r" time\n", mark)  # fmt: skip
-    assert "takes no files" not in view.text[mark:]
-    assert list(dl.iterdir()) == []
-    assert view.leave() == 0
-
-
-def test_send_a_file_the_host_cannot_save_says_why(
-        tmp_path: Path, host_and_view: tuple[list[PtyHost], list[PtyView]]) -> None:
-    """The host's user says yes, but its download folder is gone: the agent
-    reads that the host could not save it, and the host's reason."""
-    dl = tmp_path / "dl"
-    dl.mkdir()
-    path, _ = _a_file(tmp_path)
-    host, view = _join(*host_and_view, "--download-dir", str(dl))
-    dl.rmdir()
-    mark = len(view.text)
-    view.type(f"/send {path}")
-    host.wait_for(r"Question 2: .*?report\.bin.*?\[y/N\] ")
-    host.type("y")
-    view.wait_for(r"the host could not save report\.bin: No such file or directory\n",
-                  mark)  # fmt: skip
-    assert view.leave() == 0
-
-
-def test_a_file_that_cannot_be_read_is_not_offered_and_told() -> None:
-    """A file whose mode forbids reading it, and one in a folder that may not
-    be entered: each answered "permission denied" (run as an ordinary user:
-    root reads anything, so as root the check runs as user nobody)."""
-    as_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-    with tempfile.TemporaryDirectory() as folder:
-        top = Path(folder)
-        top.chmod(0o755)
-        (top / "closed.txt").write_bytes(b"x")
-        (top / "closed.txt").chmod(0o000)
-        (top / "private").mkdir(mode=0o700)
-        (top / "private" / "inside.txt").write_bytes(b"x")
-        code = ("import sys; from screencodec.cli.say import file_to_send\n"
-                "for arg in sys.argv[1:]: print(file_to_send(arg))")  # fmt: skip
-        result = subprocess.run(
-            [*(as_user if os.geteuid() == 0 else []), sys.executable, "-c", code,
-             str(top / "closed.txt"), str(top / "private" / "inside.txt")],
-            capture_output=True, text=True, env=ENV, timeout=60, check=True,
-        )  # fmt: skip
-    assert result.stdout.splitlines() == [
-        f"(not sent: {top}/closed.txt: permission denied)",
-        f"(not sent: {top}/private/inside.txt: permission denied)",
-    ], result
-
-
 # -- --max-pixels ----------------------------------------------------------------
 
 
+def _no_number_of_pixels(value: str) -> str:
+    return (f"screencodec view: error: argument --max-pixels: expected a number of pixels (a"
+            f" whole number above 0, like 48000000), not {value!r}\n")
+
+
 @pytest.mark.parametrize("value", ["0", "-5", "lots", "1e6", "\u00b2"])
-def test_max_pixels_that_is_no_positive_number_is_an_error_in_words(value: str) -> None:
+def test_max_pixels_that_is_no_positive_number_is_an_error_in_words(
+        value: str, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    """The command's parser in this process (time50b: it was a process a
+    value; the program itself says it for one of them: the test after)."""
+    with pytest.raises(SystemExit) as ended:
+        cli_main(["view", "127.0.0.1:9", "--code", "123 456 789", "--password", "7kq2m9xa",
+                  f"--max-pixels={value}"])  # fmt: skip
+    assert ended.value.code == 2
+    err = capsys.readouterr().err
+    assert err.endswith(_no_number_of_pixels(value)), err
+
+
+def test_max_pixels_that_is_no_number_is_an_error_in_words_from_the_program() -> None:
     result = subprocess.run(
         [*CLI, "view", "127.0.0.1:9", "--code", "123 456 789", "--password", "7kq2m9xa",
-         f"--max-pixels={value}"],
+         "--max-pixels=lots"],
         capture_output=True, text=True, env=ENV, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 2, result
-    assert (f"argument --max-pixels: expected a number of pixels (a whole number above 0,"
-            f" like 48000000), not {value!r}") in result.stderr, result.stderr
+    assert result.stderr.endswith(_no_number_of_pixels("lots")), result.stderr
 
 
 def test_max_pixels_over_what_the_page_draws_is_refused_with_web() -> None:
@@ -222,13 +176,6 @@ def test_a_host_picture_over_max_pixels_ends_the_session_in_words(
     assert "[view]" not in view.text  # nothing was shown
     host.wait_for(r"over this viewer's limit of 19199 pixels")
     assert host.proc.wait(timeout=30) == 0
-
-
-def test_a_host_picture_at_max_pixels_is_shown(
-        host_and_view: tuple[list[PtyHost], list[PtyView]]) -> None:
-    _, view = _join(*host_and_view, view_args=("--max-pixels", "19200"))
-    view.wait_for(r"\[view\] 160x120 decoded")
-    assert view.leave() == 0
 
 
 # -- the host's screens ------------------------------------------------------------
@@ -310,3 +257,123 @@ def test_screens_over_the_limit_are_marked_and_not_switched_to(
         view.wait_for(r"now watching screen 2 \(480x720\)\n", asked.end())
         view.wait_for(r"\[view\] 480x720 decoded", mark)
         assert view.leave() == 0
+
+
+# -- /send PATH (the module's staying host: its tests come last, and it ends with them) --
+
+
+def _a_file(folder: Path, name: str = "report.bin") -> tuple[Path, bytes]:
+    """A file of 600 kB (three chunks on the wire), bytes that differ."""
+    data = os.urandom(600_000)
+    path = folder / name
+    path.write_bytes(data)
+    return path, data
+
+
+def test_a_file_that_cannot_be_read_is_not_offered_and_told() -> None:
+    """A file whose mode forbids reading it, and one in a folder that may not
+    be entered: each answered "permission denied" (run as an ordinary user:
+    root reads anything, so as root the check runs as user nobody)."""
+    as_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    with tempfile.TemporaryDirectory() as folder:
+        top = Path(folder)
+        top.chmod(0o755)
+        (top / "closed.txt").write_bytes(b"x")
+        (top / "closed.txt").chmod(0o000)
+        (top / "private").mkdir(mode=0o700)
+        (top / "private" / "inside.txt").write_bytes(b"x")
+        code = ("import sys; from screencodec.cli.say import file_to_send\n"
+                "for arg in sys.argv[1:]: print(file_to_send(arg))")  # fmt: skip
+        result = subprocess.run(
+            [*(as_user if os.geteuid() == 0 else []), sys.executable, "-c", code,
+             str(top / "closed.txt"), str(top / "private" / "inside.txt")],
+            capture_output=True, text=True, env=ENV, timeout=60, check=True,
+        )  # fmt: skip
+    assert result.stdout.splitlines() == [
+        f"(not sent: {top}/closed.txt: permission denied)",
+        f"(not sent: {top}/private/inside.txt: permission denied)",
+    ], result
+
+
+def test_send_a_file_the_hosts_user_accepts_arrives_identical(
+        tmp_path: Path, staying: _Staying,
+        host_and_view: tuple[list[PtyHost], list[PtyView]]) -> None:  # fmt: skip
+    """``/send ~/NAME`` (``~`` is $HOME): the host's user is asked, says yes;
+    the agent reads that the host saved it, and the host's folder holds the
+    same bytes. ``/help`` lists ``/send``; a path that is not there, a
+    folder and a bare ``/send`` are each answered in words, nothing offered."""
+    home, dl, host = tmp_path / "home", staying.dl, staying.host
+    home.mkdir()
+    dl.mkdir(exist_ok=True)
+    _, data = _a_file(home)
+    view, n = _let_in(staying, host_and_view[1], env={**ENV, "HOME": str(home)})
+    view.type("/help")
+    view.wait_for(r"/send PATH +offer the file PATH to the host's user")
+    for typed, answer in [
+        ("/send", r"\(usage: /send PATH\)"),
+        ("/send ~/gone.txt", rf"\(not sent: {re.escape(str(home))}/gone\.txt: no such file\)"),
+        (f"/send {tmp_path}", rf"\(not sent: {re.escape(str(tmp_path))} is a folder, and /send"
+                              r" sends one file: "),
+    ]:
+        mark = len(view.text)
+        view.type(typed)
+        view.wait_for(answer, mark)
+    mark = len(view.text)
+    view.type("/send '~/report.bin'")  # quoted, as a path dropped into a terminal is
+    view.wait_for(r"offering report\.bin \(600 kB\) to the host's user, who is asked"
+                  r" whether to accept it\n", mark)  # fmt: skip
+    asked = host.wait_for(rf"Question {n + 1}: .*?report\.bin.*?\[y/N\] ")
+    host.type("y")
+    view.wait_for(r"delivered report\.bin \(600 kB\): the host saved it\n", mark)
+    host.wait_for(r"saved .*report\.bin \(600 kB\) from ", asked.end())
+    assert (dl / "report.bin").read_bytes() == data
+    assert f"Question {n + 2}" not in host.text  # the wrong paths offered nothing
+    view.type("/say still here")  # the session goes on
+    host.wait_for(r"says: still here", asked.end())
+    _left(staying, view, n)
+
+
+def test_send_a_file_the_hosts_user_declines_is_told(
+        tmp_path: Path, staying: _Staying,
+        host_and_view: tuple[list[PtyHost], list[PtyView]]) -> None:  # fmt: skip
+    dl, host = staying.dl, staying.host
+    dl.mkdir(exist_ok=True)
+    before = sorted(dl.iterdir())  # what the test before saved there, if any
+    path, _ = _a_file(tmp_path, "notes.txt")
+    view, n = _let_in(staying, host_and_view[1])
+    mark = len(view.text)
+    view.type(f"/send {path}")
+    host.wait_for(rf"Question {n + 1}: .*?notes\.txt.*?\[y/N\] ")
+    host.type("n")
+    # A host that gives reason codes: a no without one is its user's (words32).
+    view.wait_for(r"the host did not accept notes\.txt: its user said no or did not answer in"
+                  r" time\n", mark)  # fmt: skip
+    assert "takes no files" not in view.text[mark:]
+    assert sorted(dl.iterdir()) == before
+    _left(staying, view, n)
+
+
+def test_send_a_file_the_host_cannot_save_says_why(
+        tmp_path: Path, staying: _Staying,
+        host_and_view: tuple[list[PtyHost], list[PtyView]]) -> None:  # fmt: skip
+    """The host's user says yes, but its download folder is gone: the agent
+    reads that the host could not save it, and the host's reason. (The
+    tests of /send before it make the folder again if it is gone.)"""
+    dl, host = staying.dl, staying.host
+    path, _ = _a_file(tmp_path)
+    view, n = _let_in(staying, host_and_view[1])
+    shutil.rmtree(dl, ignore_errors=True)
+    mark = len(view.text)
+    view.type(f"/send {path}")
+    host.wait_for(rf"Question {n + 1}: .*?report\.bin.*?\[y/N\] ")
+    host.type("y")
+    view.wait_for(r"the host could not save report\.bin: No such file or directory\n",
+                  mark)  # fmt: skip
+    _left(staying, view, n)
+
+
+def test_a_host_picture_at_max_pixels_is_shown(
+        staying: _Staying, host_and_view: tuple[list[PtyHost], list[PtyView]]) -> None:
+    view, n = _let_in(staying, host_and_view[1], view_args=("--max-pixels", "19200"))
+    view.wait_for(r"\[view\] 160x120 decoded")
+    _left(staying, view, n)

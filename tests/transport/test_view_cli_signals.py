@@ -2,7 +2,9 @@
 logout, a supervisor's ``kill``) and SIGHUP (the agent's terminal window
 closed) leave the session as the first Ctrl-C does: the host's side reads the
 agent's Bye, --snapshot is written, the exit status is 0. Real ``host`` (on
-a pty) and ``view`` processes on loopback."""
+a pty) and ``view`` processes on loopback: one host without ``--once``
+serves every test's view (time50b), each test reading the host's terminal
+from its own mark and waiting for its session's end there before the next."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,14 +27,40 @@ from .test_view_cli_ux import read_until, stop, viewer
 
 #: What the host's terminal says when the agent left with a Bye.
 _BYE = r"ended: the agent left the session\n"
-#: ... and when the agent left while the host's user was asked (consent41:
-#: "session ... ended" of a session that never took place).
-LEFT_ASKED = (r"\n\*\*\* Question 1 closed without an answer: the agent left; nothing was"
-              r" shared\.\n[^\n]*: the agent left before you answered; nothing was shared\n")
 
 
-def _granted(host: PtyHost) -> None:
-    host.wait_for(r"Question 1: .*?\[y/N\] ")
+def _left_asked(number: int) -> str:
+    """What the host's terminal says when the agent left while its user was
+    asked question ``number`` (consent41: "session ... ended" of a session
+    that never took place)."""
+    return (rf"\n\*\*\* Question {number} closed without an answer: the agent left; nothing"
+            r" was shared\.\n[^\n]*: the agent left before you answered; nothing was shared\n")
+
+
+#: ... the first question of a host (tests/web/test_web_cli_signals.py's).
+LEFT_ASKED = _left_asked(1)
+
+
+@pytest.fixture(scope="module")
+def host() -> Iterator[PtyHost]:
+    """One host (without --once: it stays for the next agent) for the
+    module's tests (time50b: it was one --once host a test, ~0.7 s of CPU
+    each to start). Each test's agent leaves (a Bye) and the test waits for
+    the host to tell that end before the next begins."""
+    staying = PtyHost(once=False)
+    try:
+        yield staying
+    finally:
+        staying.close()
+
+
+def _asked(host: PtyHost, mark: int) -> int:
+    """The number of the next question the host asks after ``mark``."""
+    return int(host.wait_for(r"Question (\d+): .*?\[y/N\] ", mark).group(1))
+
+
+def _granted(host: PtyHost, mark: int) -> None:
+    _asked(host, mark)
     host.type("y")
 
 
@@ -43,15 +72,15 @@ def _assert_snapshot(snap: Path) -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_a_signal_leaves_the_session_and_writes_the_snapshot(
-        sig: signal.Signals, tmp_path: Path) -> None:
-    host = PtyHost()
+        sig: signal.Signals, tmp_path: Path, host: PtyHost) -> None:
     snap = tmp_path / "snap.png"
     view = None
+    mark = len(host.text)
     try:
         port, code, password = _credentials(host)
         view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password,
                       "--snapshot", str(snap))  # fmt: skip
-        _granted(host)
+        _granted(host, mark)
         read_until(view, "[view] 160x120 decoded")  # a frame is shown, the handlers are set
         view.send_signal(sig)
         out, err = view.communicate(timeout=30)
@@ -59,20 +88,20 @@ def test_a_signal_leaves_the_session_and_writes_the_snapshot(
         assert "session ended: you left the session" in out.decode()
         assert f"snapshot written to {snap}" in out.decode()
         _assert_snapshot(snap)
-        host.wait_for(_BYE)
+        host.wait_for(_BYE, mark)
     finally:
         if view is not None:
             stop(view)
-        host.close()
 
 
-def test_sighup_with_the_terminal_gone_still_leaves_cleanly(tmp_path: Path) -> None:
+def test_sighup_with_the_terminal_gone_still_leaves_cleanly(
+        tmp_path: Path, host: PtyHost) -> None:  # fmt: skip
     """The terminal window closed: SIGHUP, and every later write to it fails
     (EIO). The viewer still says Bye, writes the snapshot and exits 0."""
-    host = PtyHost()
     snap = tmp_path / "snap.png"
     master, slave = pty.openpty()
     view = None
+    mark = len(host.text)
     try:
         port, code, password = _credentials(host)
         # As a person runs it: stdout buffered by lines, not PYTHONUNBUFFERED
@@ -86,7 +115,7 @@ def test_sighup_with_the_terminal_gone_still_leaves_cleanly(tmp_path: Path) -> N
         )  # fmt: skip
         os.close(slave)
         slave = -1
-        _granted(host)
+        _granted(host, mark)
         seen, deadline = b"", time.monotonic() + 30
         while b"[view] 160x120 decoded" not in seen:
             left = deadline - time.monotonic()
@@ -98,7 +127,7 @@ def test_sighup_with_the_terminal_gone_still_leaves_cleanly(tmp_path: Path) -> N
         view.send_signal(signal.SIGHUP)
         assert view.wait(timeout=30) == 0
         _assert_snapshot(snap)
-        host.wait_for(_BYE)
+        host.wait_for(_BYE, mark)
     finally:
         for fd in (master, slave):
             if fd >= 0:
@@ -106,7 +135,6 @@ def test_sighup_with_the_terminal_gone_still_leaves_cleanly(tmp_path: Path) -> N
         if view is not None and view.poll() is None:
             view.kill()
             view.wait()
-        host.close()
 
 
 def test_sigterm_while_connecting_gives_up_the_attempt() -> None:
@@ -130,47 +158,48 @@ def test_sigterm_while_connecting_gives_up_the_attempt() -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_while_the_host_asks_withdraws_the_question(sig: signal.Signals) -> None:
+def test_a_signal_while_the_host_asks_withdraws_the_question(
+        sig: signal.Signals, host: PtyHost) -> None:  # fmt: skip
     """The host's user is being asked: SIGTERM, or the agent's Ctrl-C,
     sends the agent's Bye, which ends the question on the host's side, and
     the viewer exits 0 (Ctrl-C there exited with neither the Bye nor the
     end line: the host's user read 'viewer gone')."""
-    host = PtyHost()
     view = None
+    mark = len(host.text)
     try:
         port, code, password = _credentials(host)
         view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password)
-        host.wait_for(r"Question 1: .*?\[y/N\] ")
+        number = _asked(host, mark)
         read_until(view, "waiting for the host's user to accept")
         view.send_signal(sig)
         out, err = view.communicate(timeout=30)
         assert view.returncode == 0, (view.returncode, err.decode())
         assert out.decode().splitlines()[-1] == "session ended: you left the session"
-        host.wait_for(LEFT_ASKED)
+        host.wait_for(_left_asked(number), mark)
     finally:
         if view is not None and view.poll() is None:
             stop(view)
-        host.close()
 
 
 def _no_snapshot(shot: Path) -> str:
     return f"error: no snapshot written to {shot}: you left before the session began\n"
 
 
-def test_ctrl_c_while_the_host_asks_is_no_snapshot_written(tmp_path: Path) -> None:
+def test_ctrl_c_while_the_host_asks_is_no_snapshot_written(
+        tmp_path: Path, host: PtyHost) -> None:  # fmt: skip
     """smallend35: --snapshot, and the agent's Ctrl-C while the host's user
     is asked (who never answers): the question is withdrawn as without
     --snapshot, and the view says no snapshot was written and exits 1
     (docs/cli.md: the snapshot not written). It exited 0 with no word: a
     script took the snapshot for written."""
-    host = PtyHost()
     view = None
     shot = tmp_path / "shot.png"
+    mark = len(host.text)
     try:
         port, code, password = _credentials(host)
         view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password,
                       "--snapshot", str(shot))  # fmt: skip
-        host.wait_for(r"Question 1: .*?\[y/N\] ")
+        number = _asked(host, mark)
         read_until(view, "waiting for the host's user to accept")
         view.send_signal(signal.SIGINT)
         out, err = view.communicate(timeout=30)
@@ -178,11 +207,10 @@ def test_ctrl_c_while_the_host_asks_is_no_snapshot_written(tmp_path: Path) -> No
         assert out.decode().splitlines()[-1] == "session ended: you left the session"
         assert err.decode() == _no_snapshot(shot)
         assert not shot.exists()
-        host.wait_for(LEFT_ASKED)
+        host.wait_for(_left_asked(number), mark)
     finally:
         if view is not None and view.poll() is None:
             stop(view)
-        host.close()
 
 
 def test_ctrl_c_while_connecting_is_no_snapshot_written(tmp_path: Path) -> None:

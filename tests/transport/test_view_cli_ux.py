@@ -1,6 +1,9 @@
 """``screencodec view`` as a person uses it: leaving with Ctrl-C, what it says
 while the host's user decides, and its wording of refusals. Real processes on
-loopback (see test_cli.py for the host and the consent answers)."""
+loopback (see test_cli.py for the host and the consent answers). One host
+without ``--once`` (on a pty) serves the tests that need one (time50b: it
+was a ``--once`` host a test); each reads its terminal from its own mark and
+waits there for its session's end."""
 
 from __future__ import annotations
 
@@ -11,12 +14,15 @@ import select
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image
 
-from .test_cli import CLI, ENV, answer_when_asked, start_host
+from .test_attack_prompts import PtyHost, _credentials
+from .test_cli import CLI, ENV
 
 #: walk38: what a code of a host started again is told beside "check the 9-digit code".
 NEW_CODE = "(each start of screencodec host makes a new code and password: ask for them)"
@@ -68,55 +74,63 @@ async def let_in_and_send(host: Any, view: subprocess.Popen[bytes], path: object
     view.stdin.flush()
 
 
-def test_ctrl_c_writes_the_snapshot(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def host() -> Iterator[PtyHost]:
+    """The module's host (it stays for the next agent)."""
+    staying = PtyHost(once=False)
+    try:
+        yield staying
+    finally:
+        staying.close()
+
+
+def _asked(host: PtyHost, mark: int) -> None:
+    """Wait for the next question the host asks after ``mark``."""
+    host.wait_for(r"Question \d+: .*?\[y/N\] ", mark)
+
+
+def test_ctrl_c_writes_the_snapshot(tmp_path: Path, host: PtyHost) -> None:
     """Ctrl-C is how people leave: it ends the session like --duration does,
     snapshot included, and exits 0."""
-    host, code, password, port = start_host()
+    mark = len(host.text)
+    port, code, password = _credentials(host)
     snap = tmp_path / "snap.png"
+    view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password,
+                  "--snapshot", str(snap))  # fmt: skip
     try:
-        view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password,
-                      "--snapshot", str(snap))  # fmt: skip
-        try:
-            answer_when_asked(host)
-            read_until(view, "[view] 320x240 decoded")  # a frame is shown
-            view.send_signal(signal.SIGINT)
-            out, err = view.communicate(timeout=30)
-        finally:
-            stop(view)
-        assert view.returncode == 0, err
-        assert f"snapshot written to {snap}" in out.decode()
-        with Image.open(snap) as img:
-            assert img.size == (320, 240)
+        _asked(host, mark)
+        host.type("y")
+        read_until(view, "[view] 160x120 decoded")  # a frame is shown
+        view.send_signal(signal.SIGINT)
+        out, err = view.communicate(timeout=30)
     finally:
-        stop(host)
+        stop(view)
+    assert view.returncode == 0, err
+    assert f"snapshot written to {snap}" in out.decode()
+    with Image.open(snap) as img:
+        assert img.size == (160, 120)
+    host.wait_for(r"ended: the agent left the session\n", mark)  # before the next
 
 
-def test_says_it_waits_for_the_host_user_before_the_answer() -> None:
+def test_says_it_waits_for_the_host_user_before_the_answer(host: PtyHost) -> None:
     """After the password, the viewer says it waits for the host's user. It
     prints that before it sends its request, so the line is there once the
     host asks its question, and the host is answered only after it was read."""
-    host, code, password, port = start_host()
-    assert host.stdout is not None and host.stdin is not None
+    mark = len(host.text)
+    port, code, password = _credentials(host)
+    view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password,
+                  "--duration", "0.5")  # fmt: skip
     try:
-        view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password,
-                      "--duration", "0.5")  # fmt: skip
-        try:
-            asked = ""
-            while not asked.endswith("[y/N] "):
-                ch = host.stdout.read(1)
-                assert ch, f"host exited before asking: {asked!r}"
-                asked += ch
-            before = read_until(view, "waiting for the host's user to accept...", timeout=10)
-            assert "granted" not in before
-            host.stdin.write("y\n")
-            host.stdin.flush()
-            out, err = view.communicate(timeout=30)
-        finally:
-            stop(view)
-        assert view.returncode == 0, err
-        assert "granted: view" in out.decode()
+        _asked(host, mark)
+        before = read_until(view, "waiting for the host's user to accept...", timeout=10)
+        assert "granted" not in before
+        host.type("y")
+        out, err = view.communicate(timeout=30)
     finally:
-        stop(host)
+        stop(view)
+    assert view.returncode == 0, err
+    assert "granted: view" in out.decode()
+    host.wait_for(r"ended: the agent left the session\n", mark)  # before the next
 
 
 def start_relay() -> tuple[subprocess.Popen[bytes], int]:
@@ -145,17 +159,14 @@ def refused(*args: str, status: int = 1) -> str:
     return run.stderr
 
 
-def test_host_refusals_are_told_in_words_not_protocol_codes() -> None:
-    host, code, password, port = start_host()
+def test_host_refusals_are_told_in_words_not_protocol_codes(host: PtyHost) -> None:
+    port, code, password = _credentials(host)
     where = f"127.0.0.1:{port}"
-    try:
-        err = refused(where, "--code", another(code), "--password", password, status=3)
-        assert err == (f"no session with that code at {where}: check the 9-digit code"
-                       f" {NEW_CODE}\n")
-        err = refused("--relay", where, "--code", code, "--password", password)
-        assert err == f"error: {where} is a host, not a relay: give it without --relay\n"
-    finally:
-        stop(host)
+    err = refused(where, "--code", another(code), "--password", password, status=3)
+    assert err == (f"no session with that code at {where}: check the 9-digit code"
+                   f" {NEW_CODE}\n")
+    err = refused("--relay", where, "--code", code, "--password", password)
+    assert err == f"error: {where} is a host, not a relay: give it without --relay\n"
 
 
 def test_relay_refusals_are_told_in_words_not_protocol_codes() -> None:
