@@ -167,3 +167,23 @@ def test_a_host_without_a_display_neither_draws_a_desktop_nor_loads_xlib() -> No
     assert "screencodec.capture.synthetic" in loaded
     xlib = {"screencodec.transport.input.xtest", "screencodec.transport.input.xpresses"}
     assert not set(loaded) & xlib, sorted(set(loaded) & xlib)
+
+
+def test_the_web_viewer_loads_without_the_recording_player() -> None:
+    """``view --web`` imports the web package's viewer (web.run); the
+    recording player beside it (web.playback: the recording package, the
+    encoder, cryptography) loaded with the package (time50a: 50 ms of CPU a
+    start). Its public names all load on first use all the same."""
+    pytest.importorskip("aiohttp")
+    loaded = _loaded("from screencodec.web import WebOptions, WebViewer")
+    assert "screencodec.web.run" in loaded
+    player = {"screencodec.web.playback", "screencodec.recording", "screencodec.encoder"}
+    assert not loaded & player, sorted(loaded & player)
+    assert "cryptography" not in loaded
+
+    everything = _loaded(
+        "import screencodec.web as w\n"
+        "assert set(w.__all__) <= set(dir(w))\n"
+        "assert all(getattr(w, n) is not None for n in w.__all__)"
+    )
+    assert "screencodec.web.playback" in everything
