@@ -187,3 +187,34 @@ def test_the_web_viewer_loads_without_the_recording_player() -> None:
         "assert all(getattr(w, n) is not None for n in w.__all__)"
     )
     assert "screencodec.web.playback" in everything
+
+
+def test_a_synthetic_host_prints_its_password_before_loading_the_desktop() -> None:
+    """A synthetic host checks its --size and --scenario with
+    capture.desktop_check; the synthetic package (PIL, fonts, every
+    scenario: 20 ms of CPU) loads when a viewer's desktop is made
+    (time50a: it loaded at every start)."""
+    program = "import json, sys\n" + _HOST_TO_PASSWORD.format(libraries=("PIL",))
+    done = subprocess.run([sys.executable, "-c", program], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
+    loaded = set(json.loads(done.stdout.splitlines()[-1]))
+    assert "screencodec.cli.host" in loaded
+    desktop = {"PIL", "screencodec.capture.synthetic"}
+    assert not loaded & desktop, sorted(loaded & desktop)
+
+
+def test_the_desktop_check_is_the_synthetic_desktops() -> None:
+    """desktop_check's names and sizes are the package's, in its order."""
+    from screencodec.capture import SCENARIOS, SyntheticDesktop, desktop_check, scenario_names
+    from screencodec.capture.synthetic import MAX_SIZE, MIN_SIZE
+    from screencodec.errors import FrameError
+
+    assert desktop_check.SCENARIO_NAMES == tuple(SCENARIOS) == tuple(scenario_names())
+    assert (desktop_check.MIN_SIZE, desktop_check.MAX_SIZE) == (MIN_SIZE, MAX_SIZE)
+    for bad in [(63, 100), (100, 2161)]:
+        with pytest.raises(FrameError, match=r"outside 64x64 \.\. 3840x2160"):
+            SyntheticDesktop.check(*bad)
+        with pytest.raises(FrameError, match=r"outside 64x64 \.\. 3840x2160"):
+            desktop_check.check_desktop(*bad)
+    with pytest.raises(FrameError, match="unknown scenario 'nope'; choose one of"):
+        desktop_check.check_desktop(100, 100, scenario="nope")
