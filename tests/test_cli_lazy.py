@@ -218,3 +218,55 @@ def test_the_desktop_check_is_the_synthetic_desktops() -> None:
             desktop_check.check_desktop(*bad)
     with pytest.raises(FrameError, match="unknown scenario 'nope'; choose one of"):
         desktop_check.check_desktop(100, 100, scenario="nope")
+
+
+_GC_AT_PASSWORD = """
+import gc, json, os, sys
+from screencodec.cli import main
+
+
+class PasswordLine:
+    def __init__(self, out):
+        self.out = out
+
+    def write(self, text):
+        self.out.write(text)
+        if "Password:" in text:
+            self.out.write("\\n" + json.dumps([gc.isenabled(), gc.get_freeze_count(),
+                                               "screencodec.cli.host" in sys.modules]) + "\\n")
+            self.out.flush()
+            os._exit(0)
+        return len(text)
+
+    def flush(self):
+        self.out.flush()
+
+
+sys.stdout = PasswordLine(sys.stdout)
+typed, kept_open = os.pipe()
+os.dup2(typed, 0)
+words = ["host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic", "--once"]
+if {program}:
+    sys.argv = ["screencodec", *words]
+    main()
+else:
+    main(words)
+"""
+
+
+@pytest.mark.parametrize("program", [True, False], ids=["program", "inside-another"])
+def test_the_program_freezes_what_its_start_made(program: bool) -> None:
+    """Run as the program (``python -m screencodec host``), the command's
+    modules import with the garbage collector off, then are frozen
+    (gc.freeze) and the collector is on again: 9% of the instructions of a
+    host's start (time50a). Run inside another program (``main(argv)``),
+    nothing is frozen: the caller's objects would never be collected."""
+    done = subprocess.run([sys.executable, "-c", _GC_AT_PASSWORD.format(program=program)],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          check=True, timeout=60)  # fmt: skip
+    enabled, frozen, host = json.loads(done.stdout.splitlines()[-1])
+    assert enabled and host
+    if program:
+        assert frozen > 10_000, frozen
+    else:
+        assert frozen == 0, frozen
