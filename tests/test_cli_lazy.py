@@ -167,3 +167,106 @@ def test_a_host_without_a_display_neither_draws_a_desktop_nor_loads_xlib() -> No
     assert "screencodec.capture.synthetic" in loaded
     xlib = {"screencodec.transport.input.xtest", "screencodec.transport.input.xpresses"}
     assert not set(loaded) & xlib, sorted(set(loaded) & xlib)
+
+
+def test_the_web_viewer_loads_without_the_recording_player() -> None:
+    """``view --web`` imports the web package's viewer (web.run); the
+    recording player beside it (web.playback: the recording package, the
+    encoder, cryptography) loaded with the package (time50a: 50 ms of CPU a
+    start). Its public names all load on first use all the same."""
+    pytest.importorskip("aiohttp")
+    loaded = _loaded("from screencodec.web import WebOptions, WebViewer")
+    assert "screencodec.web.run" in loaded
+    player = {"screencodec.web.playback", "screencodec.recording", "screencodec.encoder"}
+    assert not loaded & player, sorted(loaded & player)
+    assert "cryptography" not in loaded
+
+    everything = _loaded(
+        "import screencodec.web as w\n"
+        "assert set(w.__all__) <= set(dir(w))\n"
+        "assert all(getattr(w, n) is not None for n in w.__all__)"
+    )
+    assert "screencodec.web.playback" in everything
+
+
+def test_a_synthetic_host_prints_its_password_before_loading_the_desktop() -> None:
+    """A synthetic host checks its --size and --scenario with
+    capture.desktop_check; the synthetic package (PIL, fonts, every
+    scenario: 20 ms of CPU) loads when a viewer's desktop is made
+    (time50a: it loaded at every start)."""
+    program = "import json, sys\n" + _HOST_TO_PASSWORD.format(libraries=("PIL",))
+    done = subprocess.run([sys.executable, "-c", program], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
+    loaded = set(json.loads(done.stdout.splitlines()[-1]))
+    assert "screencodec.cli.host" in loaded
+    desktop = {"PIL", "screencodec.capture.synthetic"}
+    assert not loaded & desktop, sorted(loaded & desktop)
+
+
+def test_the_desktop_check_is_the_synthetic_desktops() -> None:
+    """desktop_check's names and sizes are the package's, in its order."""
+    from screencodec.capture import SCENARIOS, SyntheticDesktop, desktop_check, scenario_names
+    from screencodec.capture.synthetic import MAX_SIZE, MIN_SIZE
+    from screencodec.errors import FrameError
+
+    assert desktop_check.SCENARIO_NAMES == tuple(SCENARIOS) == tuple(scenario_names())
+    assert (desktop_check.MIN_SIZE, desktop_check.MAX_SIZE) == (MIN_SIZE, MAX_SIZE)
+    for bad in [(63, 100), (100, 2161)]:
+        with pytest.raises(FrameError, match=r"outside 64x64 \.\. 3840x2160"):
+            SyntheticDesktop.check(*bad)
+        with pytest.raises(FrameError, match=r"outside 64x64 \.\. 3840x2160"):
+            desktop_check.check_desktop(*bad)
+    with pytest.raises(FrameError, match="unknown scenario 'nope'; choose one of"):
+        desktop_check.check_desktop(100, 100, scenario="nope")
+
+
+_GC_AT_PASSWORD = """
+import gc, json, os, sys
+from screencodec.cli import main
+
+
+class PasswordLine:
+    def __init__(self, out):
+        self.out = out
+
+    def write(self, text):
+        self.out.write(text)
+        if "Password:" in text:
+            self.out.write("\\n" + json.dumps([gc.isenabled(), gc.get_freeze_count(),
+                                               "screencodec.cli.host" in sys.modules]) + "\\n")
+            self.out.flush()
+            os._exit(0)
+        return len(text)
+
+    def flush(self):
+        self.out.flush()
+
+
+sys.stdout = PasswordLine(sys.stdout)
+typed, kept_open = os.pipe()
+os.dup2(typed, 0)
+words = ["host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic", "--once"]
+if {program}:
+    sys.argv = ["screencodec", *words]
+    main()
+else:
+    main(words)
+"""
+
+
+@pytest.mark.parametrize("program", [True, False], ids=["program", "inside-another"])
+def test_the_program_freezes_what_its_start_made(program: bool) -> None:
+    """Run as the program (``python -m screencodec host``), the command's
+    modules import with the garbage collector off, then are frozen
+    (gc.freeze) and the collector is on again: 9% of the instructions of a
+    host's start (time50a). Run inside another program (``main(argv)``),
+    nothing is frozen: the caller's objects would never be collected."""
+    done = subprocess.run([sys.executable, "-c", _GC_AT_PASSWORD.format(program=program)],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          check=True, timeout=60)  # fmt: skip
+    enabled, frozen, host = json.loads(done.stdout.splitlines()[-1])
+    assert enabled and host
+    if program:
+        assert frozen > 10_000, frozen
+    else:
+        assert frozen == 0, frozen

@@ -111,13 +111,15 @@ def _check_synthetic(args: argparse.Namespace) -> None:
     agent; walk39). Checked, not made: each viewer's desktop is made when
     it joins (startup39: making one here and closing it cost every start
     0.08 s of CPU)."""
-    from screencodec.capture import SyntheticDesktop, scenario_names
+    # Not the synthetic package (numpy, PIL, fonts: 20 ms of CPU before the
+    # password): each viewer's session loads it when it makes its desktop.
+    from screencodec.capture.desktop_check import SCENARIO_NAMES, check_desktop
 
-    if args.scenario not in scenario_names():
+    if args.scenario not in SCENARIO_NAMES:
         raise _StartError(f"--scenario {args.scenario}: unknown scenario {args.scenario!r};"
-                          f" choose one of {sorted(scenario_names())}")  # fmt: skip
+                          f" choose one of {sorted(SCENARIO_NAMES)}")  # fmt: skip
     try:
-        SyntheticDesktop.check(*args.size, scenario=args.scenario)
+        check_desktop(*args.size, scenario=args.scenario)
     except ScreencodecError as exc:
         width, height = args.size
         raise _StartError(f"--size {width}x{height}: {safe_text(exc, 200)}") from None

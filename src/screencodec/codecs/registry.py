@@ -23,6 +23,8 @@ __all__ = ["CodecRegistry", "default_registry"]
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
+    """A registered codec: its spec and how to make its decoder."""
+
     spec: CodecSpec
     decoder: Callable[[], Any] | None
 

@@ -51,6 +51,8 @@ class Copy:
 
 @dataclass(slots=True)
 class _Miss:
+    """A region detection found nothing in lately (MissBackoff)."""
+
     box: Rect
     misses: int = 0  # in a row
     skip: int = 0  # frames left to skip; negative: frames since the last try

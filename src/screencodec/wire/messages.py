@@ -30,6 +30,9 @@ class OpView(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Update:
+    """One parsed screen update: its ``ops`` for a ``width`` x ``height``
+    framebuffer, and the hash of the framebuffer after them, if sent."""
+
     sequence: int
     flags: UpdateFlags
     width: int
@@ -57,6 +60,8 @@ class CursorShape:
 
 @dataclass(frozen=True, slots=True)
 class CursorPosition:
+    """Where the pointer is, which shape it has, and whether it is shown."""
+
     x: int
     y: int
     shape_id: int

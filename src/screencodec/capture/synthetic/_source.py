@@ -8,14 +8,13 @@ import numpy.typing as npt
 from ...errors import CaptureError, FrameError
 from ...geometry import Monitor, Rect
 from ..base import CursorState, FrameSource
+from ..desktop_check import MAX_SIZE, MIN_SIZE, check_desktop
 from ._desktop import Desktop
 from ._pointer import arrow
 from ._scenario import Motion, Scenario
 
 __all__ = ["MAX_SIZE", "MIN_SIZE", "SyntheticDesktop"]
 
-MIN_SIZE = (64, 64)
-MAX_SIZE = (3840, 2160)
 # Rows of the padding-junk plane beyond the frame height; the plane is read at
 # an offset that cycles with this period, so the junk differs between frames.
 _JUNK_PERIOD = 61
@@ -88,27 +87,11 @@ class SyntheticDesktop(FrameSource):
     @staticmethod
     def check(width: int, height: int, *, scenario: str = "typing", fps: float = 30) -> None:
         """Raise the :class:`FrameError` that making this desktop would, without
-        making it (a desktop draws its windows and a photo when made: 0.08 s
-        of CPU at 1920x1080, which ``screencodec host`` spent at each start
-        only to learn that its --size and --scenario are ones it can make)."""
+        making it (:func:`~screencodec.capture.desktop_check.check_desktop`,
+        with the scenarios of the registry)."""
         from . import SCENARIOS  # the registry lives in the package facade
 
-        if not (isinstance(width, int) and isinstance(height, int)):
-            kinds = f"{type(width).__name__}, {type(height).__name__}"
-            msg = f"width and height must be int, not {kinds}"
-            raise FrameError(msg)
-        if not (MIN_SIZE[0] <= width <= MAX_SIZE[0] and MIN_SIZE[1] <= height <= MAX_SIZE[1]):
-            msg = (
-                f"synthetic desktop size {width}x{height} is outside "
-                f"{MIN_SIZE[0]}x{MIN_SIZE[1]} .. {MAX_SIZE[0]}x{MAX_SIZE[1]}"
-            )
-            raise FrameError(msg)
-        if scenario not in SCENARIOS:
-            msg = f"unknown scenario {scenario!r}; choose one of {sorted(SCENARIOS)}"
-            raise FrameError(msg)
-        if not fps > 0:
-            msg = f"fps must be positive, not {fps!r}"
-            raise FrameError(msg)
+        check_desktop(width, height, scenario=scenario, fps=fps, names=SCENARIOS)
 
     # -- FrameSource ---------------------------------------------------------------
 

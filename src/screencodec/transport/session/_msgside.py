@@ -56,6 +56,8 @@ class Cursor(MessageBase):
 
 @dataclass(frozen=True, slots=True)
 class Chat(MessageBase):
+    """Either side: one chat line."""
+
     KIND: ClassVar[int] = 14
     text: str
 
@@ -88,6 +90,8 @@ class FileOffer(MessageBase):
 
 @dataclass(frozen=True, slots=True)
 class FileAccept(MessageBase):
+    """Receiver -> sender: the answer to :class:`FileOffer` ``transfer``."""
+
     KIND: ClassVar[int] = 16
     transfer: int
     accepted: bool
@@ -103,6 +107,8 @@ class FileAccept(MessageBase):
 
 @dataclass(frozen=True, slots=True)
 class FileChunk(MessageBase):
+    """Sender -> receiver: ``data`` of file ``transfer`` at byte ``offset``."""
+
     KIND: ClassVar[int] = 17
     transfer: int
     offset: int

@@ -84,6 +84,8 @@ class SharingChanged:
 
 @dataclass(frozen=True, slots=True)
 class PermissionChanged:
+    """Agent ``peer`` now holds ``level`` (granted, revoked or narrowed)."""
+
     peer: str
     level: Permission
 
@@ -116,11 +118,15 @@ def held_words(keys: int, buttons: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class StatsUpdated:
+    """The link's latest measurements (rate, round trip, frames)."""
+
     stats: LinkStats
 
 
 @dataclass(frozen=True, slots=True)
 class ChatReceived:
+    """A chat line ``text`` from ``peer``: what a stranger typed (module doc)."""
+
     peer: str
     text: str
 

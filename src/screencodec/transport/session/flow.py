@@ -171,6 +171,8 @@ class FlowConfig:
 
 @dataclass(slots=True)
 class _Sent:
+    """An update on its way: when it went, its size."""
+
     at: float
     size: int
     ahead: int = 0  #: our bytes in flight when it was sent: the most of ours it waits behind

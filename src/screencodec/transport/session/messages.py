@@ -133,6 +133,8 @@ class Ack(MessageBase):
 
 @dataclass(frozen=True, slots=True)
 class KeyframeRequest(MessageBase):
+    """Viewer -> host: send a whole picture next."""
+
     KIND: ClassVar[int] = 3
 
 
@@ -333,6 +335,8 @@ class Notice(MessageBase):
 
 @dataclass(frozen=True, slots=True)
 class Bye(MessageBase):
+    """Either side: the session ends, for ``reason``."""
+
     KIND: ClassVar[int] = 22
     reason: str = ""
 

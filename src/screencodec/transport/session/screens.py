@@ -138,6 +138,8 @@ class HintCursor:
 
 @dataclass
 class _Screen:
+    """One monitor's source and the frame last grabbed from it (CaptureHub)."""
+
     source: FrameSource | None  # None until a worker opened it (CaptureHub._opened)
     index: int = 0
     serial: int = field(default_factory=lambda: next(_screen_serials))
