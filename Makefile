@@ -32,7 +32,10 @@ debug: $(STAMP)
 # threads (tests/conftest.py), stop 35. Stop 44, fresh clones of 1b881cc9 on
 # a quiet 2-core machine, 4,814 tests: 4 processes, make test 932 s (tests
 # 853); 6 processes, 776 s (tests 703), both passing: most of the slowest
-# files wait on the product's own limits (time44's --file-times).
+# files wait on the product's own limits (time44's --file-times). Stop 50,
+# fresh clone of e9ec4146, 4,966 tests: 6 processes, make test 989 s (tests
+# 879 s, the 2 cores 10% idle); the same tree with 8, tests 864 s and two
+# timing tests failed under the load (test_file_pacing, linkbench/test_steps): 6 stays.
 #
 # The slowest files go first (tests/slow_first.py, in collection order;
 # --no-loadscope-reorder keeps xdist from ordering files by their number of
