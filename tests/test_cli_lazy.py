@@ -94,9 +94,10 @@ def test_the_public_names_still_load_on_first_use() -> None:
 
 
 #: A host run until it prints its password, then left (os._exit: what it
-#: loaded is read at that line, not after a stop).
+#: loaded is read at that line, not after a stop): the line prints the JSON of
+#: {report}; {start} starts the host with ``words``.
 _HOST_TO_PASSWORD = """
-import os
+import gc, json, os, sys
 from screencodec.cli import main
 
 
@@ -107,9 +108,7 @@ class PasswordLine:
     def write(self, text):
         self.out.write(text)
         if "Password:" in text:
-            self.out.write("\\n" + json.dumps(sorted(
-                m for m in sys.modules
-                if m.startswith("screencodec") or m in {libraries!r})) + "\\n")
+            self.out.write("\\n" + json.dumps({report}) + "\\n")
             self.out.flush()
             os._exit(0)
         return len(text)
@@ -121,8 +120,16 @@ class PasswordLine:
 sys.stdout = PasswordLine(sys.stdout)
 typed, kept_open = os.pipe()  # stdin that never ends: the host does not stop at its EOF
 os.dup2(typed, 0)
-main(["host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic", "--once"])
+words = ["host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic", "--once"]
+{start}
 """
+#: What it loaded of the package and of ``libraries``.
+_LOADED = ("sorted(m for m in sys.modules"
+           " if m.startswith('screencodec') or m in {libraries!r})")  # fmt: skip
+
+
+def _host_to_password(report: str, start: str = "main(words)") -> str:
+    return _HOST_TO_PASSWORD.replace("{report}", report).replace("{start}", start)
 
 
 def test_a_host_prints_its_password_before_loading_the_handshake() -> None:
@@ -130,7 +137,7 @@ def test_a_host_prints_its_password_before_loading_the_handshake() -> None:
     (startup37: 0.1 s of CPU before the password, paid by hosts nobody
     joined), the relay's server never; a viewer that cannot connect loads
     neither library."""
-    program = "import json, sys\n" + _HOST_TO_PASSWORD.format(libraries=LIBRARIES)
+    program = _host_to_password(_LOADED.format(libraries=LIBRARIES))
     done = subprocess.run([sys.executable, "-c", program], stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
     loaded = set(json.loads(done.stdout.splitlines()[-1]))
@@ -156,9 +163,8 @@ def test_a_host_without_a_display_neither_draws_a_desktop_nor_loads_xlib() -> No
     # Printed at the password line: how many fonts a drawn desktop loaded
     # (0: none was drawn), or else the modules loaded.
     fonts = "__import__('screencodec.capture.synthetic._render').capture.synthetic._render.font"
-    program = "import json, sys\n" + _HOST_TO_PASSWORD.format(libraries=LIBRARIES).replace(
-        "json.dumps(sorted(", f"json.dumps({fonts}.cache_info().currsize or sorted("
-    )
+    program = _host_to_password(
+        f"{fonts}.cache_info().currsize or " + _LOADED.format(libraries=LIBRARIES))
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     done = subprocess.run([sys.executable, "-c", program], stdin=subprocess.DEVNULL, env=env,
                           capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
@@ -194,7 +200,7 @@ def test_a_synthetic_host_prints_its_password_before_loading_the_desktop() -> No
     capture.desktop_check; the synthetic package (PIL, fonts, every
     scenario: 20 ms of CPU) loads when a viewer's desktop is made
     (time50a: it loaded at every start)."""
-    program = "import json, sys\n" + _HOST_TO_PASSWORD.format(libraries=("PIL",))
+    program = _host_to_password(_LOADED.format(libraries=("PIL",)))
     done = subprocess.run([sys.executable, "-c", program], stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
     loaded = set(json.loads(done.stdout.splitlines()[-1]))
@@ -220,40 +226,6 @@ def test_the_desktop_check_is_the_synthetic_desktops() -> None:
         desktop_check.check_desktop(100, 100, scenario="nope")
 
 
-_GC_AT_PASSWORD = """
-import gc, json, os, sys
-from screencodec.cli import main
-
-
-class PasswordLine:
-    def __init__(self, out):
-        self.out = out
-
-    def write(self, text):
-        self.out.write(text)
-        if "Password:" in text:
-            self.out.write("\\n" + json.dumps([gc.isenabled(), gc.get_freeze_count(),
-                                               "screencodec.cli.host" in sys.modules]) + "\\n")
-            self.out.flush()
-            os._exit(0)
-        return len(text)
-
-    def flush(self):
-        self.out.flush()
-
-
-sys.stdout = PasswordLine(sys.stdout)
-typed, kept_open = os.pipe()
-os.dup2(typed, 0)
-words = ["host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic", "--once"]
-if {program}:
-    sys.argv = ["screencodec", *words]
-    main()
-else:
-    main(words)
-"""
-
-
 @pytest.mark.parametrize("program", [True, False], ids=["program", "inside-another"])
 def test_the_program_freezes_what_its_start_made(program: bool) -> None:
     """Run as the program (``python -m screencodec host``), the command's
@@ -261,7 +233,9 @@ def test_the_program_freezes_what_its_start_made(program: bool) -> None:
     (gc.freeze) and the collector is on again: 9% of the instructions of a
     host's start (time50a). Run inside another program (``main(argv)``),
     nothing is frozen: the caller's objects would never be collected."""
-    done = subprocess.run([sys.executable, "-c", _GC_AT_PASSWORD.format(program=program)],
+    started = ("sys.argv = ['screencodec', *words]\nmain()" if program else "main(words)")
+    report = "[gc.isenabled(), gc.get_freeze_count(), 'screencodec.cli.host' in sys.modules]"
+    done = subprocess.run([sys.executable, "-c", _host_to_password(report, started)],
                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           check=True, timeout=60)  # fmt: skip
     enabled, frozen, host = json.loads(done.stdout.splitlines()[-1])
