@@ -28,11 +28,8 @@ def host() -> Iterator[PtyHost]:
     """One host (not --once: each agent is asked, the password stays) for
     both ways of typing it (time49c: the host is only where the view's
     password is proven)."""
-    staying = PtyHost(once=False)
-    try:
+    with PtyHost(once=False) as staying:
         yield staying
-    finally:
-        staying.close()
 
 
 @pytest.mark.parametrize(("sep", "at_prompt"), [("-", True), (".", False)])

@@ -133,6 +133,12 @@ class PtyHost:
         self.proc.kill()
         self.proc.wait()
 
+    def __enter__(self) -> PtyHost:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 async def _viewer(port: int, code: str, password: str, who: str) -> SecureChannel:
     channel = await connect_direct("127.0.0.1", port, code, password)

@@ -47,11 +47,8 @@ def host() -> Iterator[PtyHost]:
     module's tests (time50b: it was one --once host a test, ~0.7 s of CPU
     each to start). Each test's agent leaves (a Bye) and the test waits for
     the host to tell that end before the next begins."""
-    staying = PtyHost(once=False)
-    try:
+    with PtyHost(once=False) as staying:
         yield staying
-    finally:
-        staying.close()
 
 
 def _asked(host: PtyHost, mark: int) -> int:

@@ -77,11 +77,8 @@ async def let_in_and_send(host: Any, view: subprocess.Popen[bytes], path: object
 @pytest.fixture(scope="module")
 def host() -> Iterator[PtyHost]:
     """The module's host (it stays for the next agent)."""
-    staying = PtyHost(once=False)
-    try:
+    with PtyHost(once=False) as staying:
         yield staying
-    finally:
-        staying.close()
 
 
 def _asked(host: PtyHost, mark: int) -> None:
