@@ -7,6 +7,7 @@ each test is a bug the walk found, strict xfail until it was fixed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import signal
 import subprocess
@@ -148,11 +149,8 @@ class _Alice(LoopThread):
 def alice() -> Iterator[_Alice]:
     """The module's :class:`_Alice` (make test runs a file in one process:
     --dist loadfile)."""
-    session = _Alice()
-    try:
+    with contextlib.closing(_Alice()) as session:
         yield session
-    finally:
-        session.close()
 
 
 def test_walk3_view_resumes_when_the_way_to_the_host_refused_for_a_moment(alice: _Alice) -> None:

@@ -12,6 +12,7 @@ forwarder that drops the link: one of each for the two tests (time49c)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Iterator
@@ -29,11 +30,8 @@ def alice() -> Iterator[_Alice]:
     """A --once host and 'Alice' watching it through a way the tests cut
     (test_walk3_view_cli's), shared by this module's two tests (time49c):
     each reads on from where the one before left, in the session."""
-    session = _Alice()
-    try:
+    with contextlib.closing(_Alice()) as session:
         yield session
-    finally:
-        session.close()
 
 
 def test_walk46_a_long_say_goes_whole_in_parts_and_a_resume_goes_on(alice: _Alice) -> None:

@@ -20,6 +20,7 @@ and view (the first leaves the view in the session).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -73,11 +74,8 @@ class _Dave:
 def dave() -> Iterator[_Dave]:
     """The module's :class:`_Dave` (make test runs a file in one process:
     --dist loadfile)."""
-    session = _Dave()
-    try:
+    with contextlib.closing(_Dave()) as session:
         yield session
-    finally:
-        session.close()
 
 
 def test_a_view_stopped_a_while_goes_on_once_it_runs_again(dave: _Dave) -> None:
