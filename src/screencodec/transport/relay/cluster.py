@@ -25,7 +25,7 @@ from screencodec.transport.relay.directory import Directory, DirectoryUnavailabl
 from screencodec.transport.relay.limits import RelayLimits, SharedLimits
 from screencodec.transport.relay.observe import RelayMetrics, RelayStats, log_event
 from screencodec.transport.relay.protocol import TOKEN_SIZE, pair_tag
-from screencodec.transport.relay.sessions import EndedSessions, Registration, Settling
+from screencodec.transport.relay.sessions import EndedSessions, HostBack, Registration, Settling
 from screencodec.transport.relay.splice import Tap
 
 __all__ = ["MEMBERS_WAIT", "RENEW_RETRY", "RelayCluster", "session_tag"]
@@ -67,6 +67,7 @@ class RelayCluster:
     _server: asyncio.Server | None
     _sessions: dict[str, Registration]
     _settling: dict[str, Settling]
+    _back: dict[str, HostBack]
     _tasks: set[asyncio.Task[None]]
     _writers: set[asyncio.StreamWriter]
     _pairs: set[asyncio.Event]

@@ -98,6 +98,7 @@ class RelayHosts(RelayAdmission):
         reg = Registration(code, verifier, writer, address_key(ip))
         self._sessions[code] = reg
         self.ended.registered(code)
+        self._wake_held(code)  # joins held for the host (viewers.py _host_back)
         self.stats.registrations += 1
         if result is ClaimResult.RECLAIMED:
             self.stats.reclaims += 1
@@ -188,6 +189,8 @@ class RelayHosts(RelayAdmission):
                 del self._sessions[code]
                 if why in _ENDED:
                     words = words or _ENDED[why]
+                    if why == "released":  # not coming back: held joins are told now
+                        self._wake_held(code)
                     self.ended.ended(
                         code, words, released=why == "released", tag=pair_tag(verifier)
                     )
@@ -202,6 +205,12 @@ class RelayHosts(RelayAdmission):
                 if not fut.done():
                     fut.set_exception(TransportError("the host's registration ended"))
             log_event("unregistered", session=self._tag(code), addr=ip, why=why)
+
+    def _wake_held(self, code: str) -> None:
+        """The joins held for ``code``'s host (viewers.py _host_back) look again."""
+        back = self._back.pop(code, None)
+        if back is not None:
+            back.set()
 
     async def _claim_here(
         self,

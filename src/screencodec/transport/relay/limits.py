@@ -103,6 +103,18 @@ class RelayLimits:
     retries begin when it learns that its link was lost, which can be a
     moment after the relay learnt of the host's (its last attempt is told
     too). After it, "no such session code".
+    ``lost_hold``: how long after a host's control connection was lost (a
+    reset, silence, its own close within ``host_gone_after``) a viewer's
+    join of its code is held for the host to register again, rather than
+    refused (grace51: a support agent who typed the code as the
+    customer's Wi-Fi roamed was told "the host went away", and gave up on
+    a host back 0.3 s later): a host that lost a registration retries
+    after 0.2 s, doubling (connect/registration.py), so attempts at about
+    0.2, 0.6, 1.4, 3.0 and 6.2 s after the loss fall within it. A held
+    join counts as one join, against the per-address caps of held and
+    pending joins (``max_pending_per_address``), and within its own
+    ``pair_timeout``; it is paired only with a registration of the same
+    host (the same verifier) if one was announced its join before.
     ``max_frame_body``: the largest frame body the relay takes while a pair's
     end-to-end handshake runs (it reads each frame whole then): the
     handshake's own limit, 1 KiB, which both ends apply too. The sealed
@@ -127,6 +139,7 @@ class RelayLimits:
     host_gone_after: float = 3.0
     ended_memory: float = 120.0
     lost_memory: float = 70.0
+    lost_hold: float = 8.0
     max_ended: int = 100_000
 
 

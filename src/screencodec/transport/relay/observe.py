@@ -60,6 +60,9 @@ class RelayStats:
     failed_handshakes: int = 0
     #: Pairs cut because one side never ended after the other's orderly end.
     half_closed_cuts: int = 0
+    #: Joins held for their code's host, whose connection was lost just
+    #: then, to register again (viewers.py, _host_back).
+    held_for_host: int = 0
 
     def refuse(self, code: RefuseCode) -> None:
         self.refused[code.name] = self.refused.get(code.name, 0) + 1

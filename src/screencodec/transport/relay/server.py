@@ -85,7 +85,7 @@ from screencodec.transport.relay.refusals import (
     _TOO_MANY_JOINS,  # noqa: F401
     _not_heard,  # noqa: F401
 )
-from screencodec.transport.relay.sessions import EndedSessions, Registration, Settling
+from screencodec.transport.relay.sessions import EndedSessions, HostBack, Registration, Settling
 from screencodec.transport.relay.splice import Tap, is_spliced
 from screencodec.transport.relay.viewers import (
     STALL_GRACE,  # noqa: F401
@@ -164,6 +164,9 @@ class Relay(RelayViewers, RelayHosts):
         # Codes whose registrations here await their claim (hosts.py
         # _claim_here), each set once the last is served or given back.
         self._settling: dict[str, Settling] = {}
+        # Codes with joins held for their host, whose connection was lost,
+        # to register again (viewers.py _host_back): set as it does.
+        self._back: dict[str, HostBack] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
         self._pairs: set[asyncio.Event] = set()

@@ -19,6 +19,7 @@ from screencodec.transport.relay.splice import PairControl
 __all__ = [
     "EndedSessions",
     "EvictedError",
+    "HostBack",
     "Pairing",
     "Registration",
     "Settling",
@@ -46,6 +47,17 @@ class Settling(asyncio.Event):
     def __init__(self) -> None:
         super().__init__()
         self.claims = 0
+
+
+class HostBack(asyncio.Event):
+    """Set when a code registers here again (hosts.py), or its host released
+    it: the joins held for its host whose connection was lost (viewers.py,
+    _host_back), counted in :attr:`waiting`, look again. One for all the
+    joins of a code held at once; removed once none waits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = 0
 
 
 @dataclass(eq=False, slots=True)

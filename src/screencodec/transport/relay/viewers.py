@@ -32,7 +32,12 @@ from screencodec.transport.relay.protocol import (
     pair_tag,
 )
 from screencodec.transport.relay.refusals import _SHUTTING_DOWN, _TOO_MANY_JOINS, _not_heard
-from screencodec.transport.relay.sessions import EvictedError, Pairing, Registration
+from screencodec.transport.relay.sessions import (
+    EvictedError,
+    HostBack,
+    Pairing,
+    Registration,
+)
 from screencodec.transport.relay.splice import PairControl, PairStreams, is_spliced, splice
 
 __all__ = ["STALL_GRACE", "RelayViewers"]
@@ -45,6 +50,10 @@ STALL_GRACE = 1.0
 #: Seconds at most a viewer waits for a registration of its code here to be
 #: claimed (a directory's round trip as a rule; a stalled one's timeout).
 SETTLE_MOST = 10.0
+
+
+#: A join's host data streams, its pair's done event, the cluster's member read.
+_Paired = tuple[asyncio.StreamReader, asyncio.StreamWriter, asyncio.Event, "asyncio.Future[None]"]
 
 
 class RelayViewers(RelayAdmission):
@@ -63,6 +72,7 @@ class RelayViewers(RelayAdmission):
         # the relay it is sent to counts it. The session's guess budget is
         # checked only where the session is served.
         named = tag if any(tag) else None
+        held_at: float | None = None  # when a hold for its lost host began
         reg, _ = await self._settled(code)
         if reg is None:
             if await self._redirect(writer, code, ip, "viewer", named):
@@ -84,6 +94,20 @@ class RelayViewers(RelayAdmission):
                         return
                     if reg is not None:
                         break
+            if reg is None and named is None:
+                # A first join as its host's connection was lost just now (a
+                # Wi-Fi roam, a NAT rebind): held for it to register again
+                # (grace51). If it does not, told what it was told before:
+                # a viewer naming no registration learns nothing of a lost
+                # host's silence. An agent coming back (it names its
+                # registration) is told at once how long the host has not
+                # been heard from, and retries.
+                held_at = time.monotonic()
+                reg, held = await self._host_back(
+                    code, ip, named, until=held_at + self.limits.pair_timeout)
+                if reg is None and held and await self._redirect(
+                        writer, code, ip, "viewer", named):  # fmt: skip
+                    return  # it came back at another relay of the cluster
             if reg is None:
                 await self._refuse_absent(writer, ip, code, named)
                 return
@@ -101,6 +125,46 @@ class RelayViewers(RelayAdmission):
                 session=code,
             )
             return
+        # One join, counted above once, waits pair_timeout in all, through
+        # any hold for its host (the viewer waits 20 s for an answer).
+        until = (held_at or time.monotonic()) + self.limits.pair_timeout
+        while True:
+            pairing = await self._tell_host(writer, reg, ip, until)
+            if not isinstance(pairing, Registration):
+                break
+            gone = pairing
+            # The host's connection was lost while the join waited for it
+            # (grace51: "the host went away" to an agent whose customer's
+            # host was back 0.3 s later): held for the same host to
+            # register again, then told it; else refused as before.
+            reg, lost = await self._host_back(code, ip, pair_tag(gone.verifier), gone=gone,
+                                              until=until)  # fmt: skip
+            if reg is None:
+                aside = " (its connection to the relay was lost)" if lost else ""
+                await self._refuse(
+                    writer,
+                    RefuseCode.UNKNOWN_SESSION,
+                    "the host went away: " + _not_heard(time.monotonic() - gone.heard) + aside,
+                    ip,
+                    session=code,
+                )
+                return
+        if pairing is None:
+            return
+        host_reader, host_writer, done, members = pairing
+        await asyncio.wait({members}, timeout=MEMBERS_WAIT)
+        await self._forward(reg, ip, PairStreams(reader, writer, host_reader, host_writer), done)
+
+    async def _tell_host(
+        self, writer: asyncio.StreamWriter, reg: Registration, ip: str, until: float
+    ) -> _Paired | Registration | None:
+        """A counted join of ``reg``'s code told to its host (RELAY_INCOMING),
+        waiting for the host's data connection until ``until`` (monotonic):
+        the host's data streams, its pair's done event and the cluster's
+        member read; ``reg`` if its registration ended meanwhile (or its
+        connection could not be written: lost while the join awaited the
+        directory); None once the viewer was refused (told why)."""
+        code = reg.code
         key = address_key(ip)
         if reg.make_room(key, self.limits.max_pending_per_address):
             self.stats.evicted += 1  # this address's own oldest join: never another's
@@ -117,7 +181,7 @@ class RelayViewers(RelayAdmission):
             if not write_open(reg.writer, incoming):  # reset while this join awaited the directory
                 raise TransportError("the host's control connection closed")
             host_reader, host_writer, done = await wait_for(
-                fut, self.limits.pair_timeout, dropped=_unpaired
+                fut, max(0.0, until - time.monotonic()), dropped=_unpaired
             )
         except asyncio.TimeoutError:
             # No parentheses: a viewer shows these words inside its own.
@@ -128,25 +192,79 @@ class RelayViewers(RelayAdmission):
                 ip,
                 session=code,
             )
-            return
+            return None
         except EvictedError as exc:
             await self._refuse(writer, RefuseCode.BUSY, str(exc), ip, session=code)
-            return
+            return None
         except TransportError:
-            await self._refuse(
-                writer,
-                RefuseCode.UNKNOWN_SESSION,
-                "the host went away: " + _not_heard(time.monotonic() - reg.heard),
-                ip,
-                session=code,
-            )
-            return
+            return reg
         finally:
             _add(self._announced, reg.host_key, -1)
             with contextlib.suppress(ValueError):
                 reg.pending.remove(entry)
-        await asyncio.wait({members}, timeout=MEMBERS_WAIT)
-        await self._forward(reg, ip, PairStreams(reader, writer, host_reader, host_writer), done)
+        return host_reader, host_writer, done, members
+
+    async def _host_back(
+        self,
+        code: str,
+        ip: str,
+        tag: bytes | None,
+        *,
+        gone: Registration | None = None,
+        until: float | None = None,
+    ) -> tuple[Registration | None, bool]:
+        """A registration of ``code`` that came back here while a join from
+        ``ip`` was held for it, and whether its host's connection had been
+        lost (None and False: not held). Held while its host's connection,
+        lost (a reset, silence, or its own close within host_gone_after:
+        EndedSessions.silent_for, of the registration of pair tag ``tag``, or
+        any if None) or ``gone`` (the registration the join was announced
+        to, which ended or cannot be written: one of the same host only, the
+        same verifier), was lost less than ``RelayLimits.lost_hold`` ago,
+        and at most until ``until`` (monotonic): a host retries 0.2 s after
+        it lost a registration, doubling. Not while draining; nor for a join
+        not counted yet (``gone`` None) from an address past its joins, nor
+        more than ``max_pending_per_address`` of one address held at once
+        (those are told at once): a stranger parks no more here than at a
+        host. Any join of a code whose host is lost is held alike, so it
+        learns no more than a join a moment before would have: that the
+        code was live."""
+        current = self._sessions.get(code)
+        if current is not None and current is not gone:  # the host is back already
+            return (current, True) if _same_host(current, gone) else (None, True)
+        # The registration the join was told to may still be served while
+        # its end is read (its write failed): lost now.
+        silent = 0.0 if current is not None else self.ended.silent_for(code, tag)
+        if silent is None or self._draining:
+            return None, False
+        left = self.limits.lost_hold - silent
+        if until is not None:
+            left = min(left, until - time.monotonic())
+        key = address_key(ip)
+        if left <= 0 or (gone is None and not await self._join_left(ip, tag)):
+            return None, True
+        # Checked and counted with no await between (as _claim_may_come).
+        if self._held.get(key, 0) >= self.limits.max_pending_per_address:
+            return None, True
+        back = self._back.get(code)
+        if back is None:
+            back = self._back[code] = HostBack()
+        back.waiting += 1
+        _add(self._held, key, 1)
+        self.stats.held_for_host += 1
+        log_event("held_for_host", session=self._tag(code), addr=ip, seconds=round(left, 1))
+        try:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await wait_for(back.wait(), left)
+        finally:
+            _add(self._held, key, -1)
+            back.waiting -= 1
+            if not back.waiting and self._back.get(code) is back:
+                del self._back[code]
+        reg = self._sessions.get(code)
+        if reg is None or reg is gone or not _same_host(reg, gone):
+            return None, True
+        return reg, True
 
     async def _refuse_absent(
         self, writer: asyncio.StreamWriter, ip: str, code: str, named: bytes | None
@@ -307,6 +425,13 @@ class RelayViewers(RelayAdmission):
             log_event("guess_failed", logging.WARNING, session=self._tag(code))
         with contextlib.suppress(DirectoryUnavailableError):
             await self._dir("limit", self._shared.guessed(code, ip, right=raw))
+
+
+def _same_host(reg: Registration, gone: Registration | None) -> bool:
+    """Whether ``reg`` is the same host's registration as ``gone`` (any, if
+    None): a join told to one host is never handed to another who has only
+    its code (after its claim expired)."""
+    return gone is None or hmac.compare_digest(reg.verifier, gone.verifier)
 
 
 def _unpaired(pairing: Pairing) -> None:
