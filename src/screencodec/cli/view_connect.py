@@ -99,6 +99,11 @@ def _explain(exc: BaseException, args: argparse.Namespace) -> str:
 _PEER_REFUSED = re.compile(r"peer refused: ([A-Z_]+): (.*)", re.DOTALL)
 
 
+#: A relay's aside on a host whose connection it lost (relay/viewers.py).
+_LOST_ASIDE = "(its connection to the relay was lost)"
+_HEARD = re.compile(r"has not been heard from for (\d+) s")
+
+
 def _refusal(exc: BaseException, args: argparse.Namespace) -> str | None:
     """A host's or relay's refusal in plain words, without its protocol code
     (None if ``exc`` is no refusal). The peer's own words, where shown, are
@@ -108,6 +113,14 @@ def _refusal(exc: BaseException, args: argparse.Namespace) -> str | None:
             return (f"the {_where(args)} still waits for the customer's host to"
                     " register again (its session directory is recovering): try again in a"
                     " minute; if it goes on, check the 9-digit code")
+        if exc.code == RefuseCode.UNKNOWN_SESSION and _LOST_ASIDE in str(exc):
+            # grace51: the relay held the join for the host, lost just
+            # before, and it did not come back: no typing mistake.
+            heard = _HEARD.search(str(exc))
+            since = f" (not heard from for {heard[1]} s)" if heard else ""
+            return (f"the customer's host lost its connection to the {_where(args)} just"
+                    f" before, and did not come back{since}: ask the customer whether their"
+                    " network is working, then try again")
         if exc.code == RefuseCode.UNKNOWN_SESSION:
             # walk38: a host stopped and started again has a new code; the
             # agent rechecked the old one's digits, which were right.
