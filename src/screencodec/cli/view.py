@@ -97,6 +97,7 @@ from screencodec.cli.view_status import (
     TAKEN_BACK,  # noqa: F401 (tests import it from here)
     _control_answer,
     _Earlier,
+    _RanAgain,
     _Silence,
     _status,
     _tell_control,
@@ -239,7 +240,7 @@ async def _view_main(args: argparse.Namespace, password: str,
         earlier = _Earlier()  # the links of this session before the present one
 
         async def ticker() -> None:
-            status, silence = StatusLines(), _Silence()
+            status, silence, ran_again = StatusLines(), _Silence(), _RanAgain()
             receiving = Receiving(lambda f: f"receiving {safe_text(f.name, 200)} from the host")
             loop = asyncio.get_running_loop()
             while True:
@@ -251,8 +252,11 @@ async def _view_main(args: argparse.Namespace, password: str,
                 # its silence is not told yet (walk36: "no word from the
                 # host for 84 s" of a view that had been stopped 84 s).
                 woke_late = now - due > _OVERSLEPT
+                if woke_late:  # nor are the host's figures of the time it ran (words51)
+                    ran_again.stopped(now)
                 for news in (None if woke_late else silence.line(chat.viewer, chat.away, now),
-                             _status(chat.viewer, status, now, earlier, away=chat.away),
+                             _status(chat.viewer, status, now, earlier, away=chat.away,
+                                     ran_again=ran_again),
                              *receiving.lines(chat.viewer.files.receiving(), now)):  # fmt: skip
                     if news is not None:
                         tell(news)
