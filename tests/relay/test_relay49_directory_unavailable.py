@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import time
@@ -97,11 +98,13 @@ def test_view_waits_while_redis_is_stopped_and_connects_to_the_host_on_the_other
                     seen = _Output(view)
                     line = await asyncio.to_thread(
                         seen.wait_for, r"[^\n]*session directory[^\n]*\n", 20)
-                    assert line.group(0) == (
-                        f"the relay 127.0.0.1:{b.port} cannot reach its session directory, so"
-                        " it cannot tell yet whether the customer's host is registered; asking"
-                        " it again, up to 60 s\n"
-                    ), seen.text
+                    said = re.fullmatch(
+                        rf"the relay 127\.0\.0\.1:{b.port} cannot reach its session directory,"
+                        r" so it cannot tell yet whether the customer's host is registered;"
+                        r" asking it again, up to (\d+) s\n", line.group(0))  # fmt: skip
+                    assert said is not None, seen.text
+                    # The minute's time left (words51), the first try's 2 s gone.
+                    assert 50 <= int(said[1]) <= 60, seen.text
                     await asyncio.sleep(max(0.0, 7.0 - (time.monotonic() - t0)))
                     assert view.poll() is None, seen.text  # still waiting
                     os.kill(redis_pid, signal.SIGCONT)
@@ -179,5 +182,54 @@ def test_a_recovering_key_without_expiry_is_told_host_not_back_yet(
         assert _words(refused) == (RefuseCode.BUSY, b"session directory recovering"), refused
         assert parse_recovering(bytes([refused[0]]) + refused[1]) is None
     finally:
+        client.close()
+        relay.kill()
+
+
+def test_words51_the_second_wait_line_says_the_time_left_of_the_one_minute(
+    redis_server: RedisServer,
+) -> None:
+    """words51: one minute (view_connect.HOST_BACK_WAIT) serves both waits
+    of a first connection. Redis stopped (SIGSTOP) with the directory
+    recovering (its key set): the relay cannot reach its directory, and
+    ``view`` says so; Redis let go 8 s on, the relay says the code's host
+    may not be back yet, and ``view`` says that, once each. Expected: each
+    line's "up to N s" is the time left of the minute, never more. Found:
+    "up to 60 s" in both lines (the second came 10 s on, 50 s left)."""
+    relay = RelayProcess(redis_server, claim_ttl=6.0)
+    client = redis.Redis.from_url(redis_server.url)
+    assert redis_server.proc is not None
+    redis_pid = redis_server.proc.pid
+    creds = SessionCredentials()
+    view = None
+    stopped = False
+    try:
+        client.set("screencodec:recovering", "1", px=120_000)
+        os.kill(redis_pid, signal.SIGSTOP)
+        stopped = True
+        t0 = time.monotonic()
+        view = subprocess.Popen(
+            [*CLI, "view", "--relay", f"127.0.0.1:{relay.port}", "--code", creds.code,
+             "--password", creds.password],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, env=ENV)  # fmt: skip
+        seen = _Output(view)
+        first = seen.wait_for(r"cannot reach its session directory[^\n]*, up to (\d+) s\n", 20)
+        t1 = time.monotonic()
+        time.sleep(8.0)
+        os.kill(redis_pid, signal.SIGCONT)
+        stopped = False
+        second = seen.wait_for(r"is waiting for the customer's host to register again[^\n]*,"
+                               r" up to (\d+) s\n", 30)  # fmt: skip
+        t2 = time.monotonic()
+        # The view's minute began after t0 and before its first line (t1).
+        assert 60 - (t1 - t0) - 1 <= int(first[1]) <= 60, seen.text
+        assert 60 - (t2 - t0) - 1 <= int(second[1]) <= 60 - (t2 - t1), (t2 - t1, seen.text)
+        assert view.poll() is None, seen.text  # still waiting
+    finally:
+        if stopped:
+            os.kill(redis_pid, signal.SIGCONT)
+        if view is not None:
+            stop(view)
         client.close()
         relay.kill()

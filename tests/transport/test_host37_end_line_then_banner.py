@@ -48,6 +48,8 @@ def test_the_end_line_comes_before_the_banner(how: str | signal.Signals) -> None
         alice = AGENT.format(who="Alice")
         end_line = (f"you ended the session with {alice}; closing\n" if how == "/end"
                     else f"session with {alice} ended: you ended it\n")  # fmt: skip
+        if how in (signal.SIGTERM, signal.SIGHUP):  # not the user's stop (words51)
+            end_line = f"session with {alice} ended: the host program was stopped by {how.name}\n"
         in_order(host.text[mark:], end_line, STOPPED, CODE_GONE)
     finally:
         host.close()

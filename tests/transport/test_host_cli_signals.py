@@ -29,8 +29,9 @@ from screencodec.transport.session import messages as m
 from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
 
 from .secure_fixtures import run
-from .test_attack_prompts import CLI, _next_of
+from .test_attack_prompts import CLI, PtyHost, _credentials, _next_of
 from .test_review_xtest import _keys_down
+from .test_view_cli_send_screens import PtyView
 
 #: ``python -c`` this, then the command's arguments: screencodec with SIGHUP
 #: ignored, as ``nohup`` runs it (without nohup's own redirection of output).
@@ -157,3 +158,34 @@ def test_a_host_started_under_nohup_outlives_its_terminal(xvfb_display: str) -> 
         assert term.proc.wait(timeout=30) == 0
     finally:
         term.close()
+
+
+@pytest.mark.parametrize(("sig", "answered", "said"), [
+    (signal.SIGTERM, True, "the host program was stopped by SIGTERM"),
+    (signal.SIGHUP, True, "the host program was stopped by SIGHUP"),
+    (signal.SIGTERM, False, "the host program was stopped by SIGTERM before you answered"),
+    (signal.SIGINT, True, "you ended it"),
+], ids=["sigterm", "sighup", "sigterm-unanswered", "ctrl_c"])  # fmt: skip
+def test_words51_a_signal_is_told_as_the_programs_stop_not_the_users(
+        sig: signal.Signals, answered: bool, said: str) -> None:  # fmt: skip
+    """words51: a host stopped by SIGTERM or SIGHUP (a service manager, a
+    logout: not its user) says so in the session's end line, by which
+    signal. Found: "ended: you ended it" (and "you ended it without
+    answering" of a question open), the words of the user's own Ctrl-C or
+    /end, which keeps them. A real host and view on pseudo-terminals."""
+    with PtyHost(own_group=True) as host:
+        port, code, password = _credentials(host)
+        view = PtyView(f"127.0.0.1:{port}", "--code", code, "--password", password)
+        try:
+            if answered:
+                host.say_yes(1)
+                view.wait_for(r"decoded")
+            else:
+                host.wait_for(r"Question 1: .*?\[y/N\] ")
+            mark = len(host.text)
+            host.proc.send_signal(sig)
+            assert host.proc.wait(timeout=30) == 0
+            line = host.wait_for(r"session with 'support' \(\S+\) ended: ([^\n]*)\n", mark)
+            assert line.group(1) == said, host.text[mark:]
+        finally:
+            view.close()

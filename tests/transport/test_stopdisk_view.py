@@ -53,7 +53,10 @@ WAITING = (r"waiting for the disk to finish saving notes\.bin \(300 kB\) from th
            r" {again} to leave now: it may then not be saved\n")  # fmt: skip
 #: How the view says to leave without the disk, after the signal it left on.
 AGAIN = {signal.SIGINT: "press Ctrl-C again", signal.SIGTERM: "send SIGTERM again"}
-LEFT = r"session ended: you left the session\n"
+#: The view's end line after the signal it left on (words51: SIGTERM's said
+#: "you left the session", the agent's words for their own Ctrl-C).
+LEFT = {signal.SIGINT: r"session ended: you left the session\n",
+        signal.SIGTERM: r"session ended: the viewer was stopped by SIGTERM\n"}
 
 
 async def _accept_files(ws: Any) -> None:
@@ -122,7 +125,7 @@ def test_stopdisk_view_ctrl_c_while_a_received_file_waits_on_a_stalled_disk(
             assert view.proc.poll() is None, view.text[mark:]  # it waits for the disk
             if then == "again":
                 view.proc.send_signal(sig)
-                await wait(view, LEFT, mark)
+                await wait(view, LEFT[sig], mark)
                 while state(view.proc.pid) != "Z":  # the interpreter is gone (see the host's)
                     await asyncio.sleep(0.05)
                 assert state(daemon) == "T", "the disk was to answer only after the view left"
@@ -139,12 +142,12 @@ def test_stopdisk_view_ctrl_c_while_a_received_file_waits_on_a_stalled_disk(
         assert status == 0, text
         if then == "the disk answers":
             in_order(text, waiting, rf"saved {re.escape(str(fat))}/notes\.bin \(300 kB\)\n",
-                     LEFT)  # fmt: skip
+                     LEFT[sig])  # fmt: skip
             assert os.listdir(fat) == ["notes.bin"]
             assert (fat / "notes.bin").read_bytes() == notes.read_bytes()
         else:
             in_order(text, waiting, r"left without waiting for the disk: notes\.bin \(300 kB\)"
-                     r" from the host may not be saved \(", LEFT)  # fmt: skip
+                     r" from the host may not be saved \(", LEFT[sig])  # fmt: skip
             assert "saved /" not in text, text
             left = os.listdir(fat)
             assert len(left) == 1 and re.fullmatch(r"\.notes\.bin\.part-[0-9a-f]{8}", left[0])

@@ -1,7 +1,10 @@
 """``screencodec view`` stopped by a signal other than Ctrl-C: SIGTERM (a
 logout, a supervisor's ``kill``) and SIGHUP (the agent's terminal window
 closed) leave the session as the first Ctrl-C does: the host's side reads the
-agent's Bye, --snapshot is written, the exit status is 0. Real ``host`` (on
+agent's Bye, --snapshot is written, the exit status is 0; the end line says
+the viewer was stopped, by which signal, and whether the session had begun
+(words51: it said "you left the session", the agent's own words for their
+Ctrl-C, of a service manager's stop). Real ``host`` (on
 a pty) and ``view`` processes on loopback: one host without ``--once``
 serves every test's view (time50b), each test reading the host's terminal
 from its own mark and waiting for its session's end there before the next."""
@@ -27,6 +30,20 @@ from .test_view_cli_ux import read_until, stop, viewer
 
 #: What the host's terminal says when the agent left with a Bye.
 _BYE = r"ended: the agent left the session\n"
+#: The view's end line when the agent left (Ctrl-C, --duration).
+LEFT = "session ended: you left the session"
+
+
+def stopped(sig: signal.Signals, began: bool = True) -> str:
+    """The view's end line when ``sig`` (SIGTERM, SIGHUP) stopped it, the
+    session begun or not (words51)."""
+    before = "" if began else " before the session began"
+    return f"session ended: the viewer was stopped by {sig.name}{before}"
+
+
+def ended(sig: signal.Signals, began: bool = True) -> str:
+    """The view's end line after ``sig``: Ctrl-C is the agent's own leaving."""
+    return LEFT if sig == signal.SIGINT else stopped(sig, began)
 
 
 def _left_asked(number: int) -> str:
@@ -82,7 +99,7 @@ def test_a_signal_leaves_the_session_and_writes_the_snapshot(
         view.send_signal(sig)
         out, err = view.communicate(timeout=30)
         assert view.returncode == 0, (view.returncode, err.decode())
-        assert "session ended: you left the session" in out.decode()
+        assert stopped(sig) in out.decode().splitlines(), out.decode()
         assert f"snapshot written to {snap}" in out.decode()
         _assert_snapshot(snap)
         host.wait_for(_BYE, mark)
@@ -147,7 +164,7 @@ def test_sigterm_while_connecting_gives_up_the_attempt() -> None:
                 view.send_signal(signal.SIGTERM)
                 out, err = view.communicate(timeout=30)
             assert view.returncode == 0, (view.returncode, err.decode())
-            assert out.decode().splitlines()[-1] == "session ended: you left the session"
+            assert out.decode().splitlines()[-1] == stopped(signal.SIGTERM, began=False)
             assert b"Traceback" not in err
         finally:
             if view.poll() is None:
@@ -171,15 +188,15 @@ def test_a_signal_while_the_host_asks_withdraws_the_question(
         view.send_signal(sig)
         out, err = view.communicate(timeout=30)
         assert view.returncode == 0, (view.returncode, err.decode())
-        assert out.decode().splitlines()[-1] == "session ended: you left the session"
+        assert out.decode().splitlines()[-1] == ended(sig, began=False)
         host.wait_for(_left_asked(number), mark)
     finally:
         if view is not None and view.poll() is None:
             stop(view)
 
 
-def _no_snapshot(shot: Path) -> str:
-    return f"error: no snapshot written to {shot}: you left before the session began\n"
+def _no_snapshot(shot: Path, who: str = "you left") -> str:
+    return f"error: no snapshot written to {shot}: {who} before the session began\n"
 
 
 def test_ctrl_c_while_the_host_asks_is_no_snapshot_written(
@@ -210,10 +227,13 @@ def test_ctrl_c_while_the_host_asks_is_no_snapshot_written(
             stop(view)
 
 
-def test_ctrl_c_while_connecting_is_no_snapshot_written(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
+def test_ctrl_c_while_connecting_is_no_snapshot_written(
+        tmp_path: Path, sig: signal.Signals) -> None:  # fmt: skip
     """smallend35: --snapshot, and the agent's Ctrl-C while the handshake
     waits on a peer that says nothing: no snapshot written, exit 1 (it was
-    0 with no word)."""
+    0 with no word). A SIGTERM says the viewer was stopped by it (words51:
+    "you left")."""
     shot = tmp_path / "shot.png"
     with socket.create_server(("127.0.0.1", 0)) as silent:
         view = viewer(f"127.0.0.1:{silent.getsockname()[1]}", "--code", "123 456 789",
@@ -221,11 +241,12 @@ def test_ctrl_c_while_connecting_is_no_snapshot_written(tmp_path: Path) -> None:
         try:
             conn, _ = silent.accept()  # the viewer is connecting: its handshake waits
             with conn:
-                view.send_signal(signal.SIGINT)
+                view.send_signal(sig)
                 out, err = view.communicate(timeout=30)
             assert view.returncode == 1, (view.returncode, err.decode())
-            assert out.decode().splitlines()[-1] == "session ended: you left the session"
-            assert err.decode() == _no_snapshot(shot)
+            assert out.decode().splitlines()[-1] == ended(sig, began=False)
+            who = "you left" if sig == signal.SIGINT else f"the viewer was stopped by {sig.name}"
+            assert err.decode() == _no_snapshot(shot, who)
             assert not shot.exists()
         finally:
             if view.poll() is None:

@@ -10,15 +10,30 @@ echoed each key and TypedLine too. The same TypedLine serves ``view``.
 
 The real host on a pseudo-terminal; the test does what the shell does: it
 stops the host (SIGTSTP, as Ctrl-Z), puts the terminal in canonical mode
-with echo, and continues it (SIGCONT, as ``fg``)."""
+with echo, and continues it (SIGCONT, as ``fg``).
+
+words51: the ``view`` stopped and continued so (its own process group, as
+a shell's job) printed, as it ran again, a ``[view]`` line of the host's
+figures measured while it was stopped: "7 fps rtt 3055 ms" of a link of
+54 fps and 1 ms (the round trip's jump made the line due). Now it says
+nothing of the host's figures until they are of the time it runs."""
 
 from __future__ import annotations
 
+import pty
+import re
 import signal
+import subprocess
 import termios
 import time
 
-from .test_attack_prompts import PtyHost
+from .test_attack_prompts import PtyHost, _credentials
+from .test_cli import CLI, ENV
+from .test_view_cli_send_screens import PtyView
+
+#: How long the view is stopped (under the 15 s after which the host takes
+#: a silent viewer for lost: Timeouts.cold).
+VIEW_STOPPED_FOR = 10.0
 
 
 def _lflag(fd: int) -> int:
@@ -56,3 +71,51 @@ def _stat(pid: int) -> str:
     """The process's state letter (T: stopped)."""
     with open(f"/proc/{pid}/stat") as f:
         return f.read().rsplit(")", 1)[1].split()[0]
+
+
+class _ViewJob(PtyView):
+    """``screencodec view`` on a pty in a process group of its own, as a
+    shell's job (PtyHost's own_group: a SIGTSTP to it is not discarded)."""
+
+    def __init__(self, *args: str) -> None:
+        master, slave = pty.openpty()
+        self.proc = subprocess.Popen([*CLI, "view", *args], stdin=slave, stdout=slave,
+                                     stderr=slave, env=ENV, close_fds=True,
+                                     process_group=0)  # fmt: skip
+        self._collect(master, slave)
+
+
+def test_words51_the_view_tells_no_figures_of_its_stopped_time_after_ctrl_z_and_fg() -> None:
+    """A host of 640x480 (its updates fill the link's window while the view
+    is stopped, so its rate and round trip over the stop are the stop's),
+    the view stopped 10 s and continued. Expected: no ``[view]`` line of
+    the 8 s after says a round trip of 200 ms or more (the link is
+    loopback: about 1 ms) or under a fifth of the rate it said before.
+    Found: "[view] 640x480 decoded 404: 7 fps rtt 3055 ms 1 kbit/s" at
+    once, then "52 fps rtt 1 ms" 5 s on (3 runs of 3)."""
+    with PtyHost("--size", "640x480") as host:
+        port, code, password = _credentials(host)
+        view = _ViewJob(f"127.0.0.1:{port}", "--code", code, "--password", password)
+        try:
+            host.say_yes(1)
+            before = view.wait_for(r"\[view\] 640x480 decoded \d+: (\d+) fps rtt <?(\d+) ms")
+            assert int(before[2]) < 200, view.text  # the loopback's round trip
+            view.proc.send_signal(signal.SIGTSTP)  # Ctrl-Z
+            deadline = time.monotonic() + 10
+            while _stat(view.proc.pid) != "T":
+                assert time.monotonic() < deadline, "the view did not stop"
+                time.sleep(0.02)
+            time.sleep(VIEW_STOPPED_FOR)
+            mark = len(view.text)
+            view.proc.send_signal(signal.SIGCONT)  # fg
+            time.sleep(8.0)
+            after = view.text[mark:]
+            assert view.proc.poll() is None, after
+            assert "reconnecting" not in after, after  # the same link went on
+            for line in re.findall(r"\[view\][^\n]*", after):
+                rate = re.search(r": (\d+) fps rtt <?(\d+) ms", line)
+                if rate is not None:
+                    assert int(rate[2]) < 200, after
+                    assert int(rate[1]) * 5 >= int(before[1]), (before[0], after)
+        finally:
+            view.close()

@@ -7,7 +7,8 @@ of the user in the third person, to that user. Expected: "ended: you ended
 it without answering" (as a session let in reads "you ended it"), the
 counterpart of what the agent reads ("error: the host's user ended the
 session without answering", walk34; "the host program was stopped before
-its user answered" for SIGTERM).
+its user answered" for SIGTERM; the host's terminal then reads "the host
+program was stopped by SIGTERM before you answered", words51).
 
 A real ``screencodec host`` on a pty, a real terminal ``screencodec view``."""
 
@@ -53,7 +54,10 @@ def test_walk37_host_says_you_ended_it_without_answering(how: str, tmp_path: Pat
                        "the host's user ended the session without answering")  # fmt: skip
         assert err.strip().splitlines()[-1] == agent_reads, err
         ended = host.wait_for(r"session with ([^\n]*?) ended: ([^\n]*)\n", asked.end())
-        assert ended.group(2) == "you ended it without answering", host.text
+        # words51: a SIGTERM is not the user's doing ("you ended it ..." before).
+        host_reads = ("the host program was stopped by SIGTERM before you answered"
+                      if how == "SIGTERM" else "you ended it without answering")  # fmt: skip
+        assert ended.group(2) == host_reads, host.text
         assert "ended by the host" not in host.text
         assert host.proc.wait(10) is not None
     finally:

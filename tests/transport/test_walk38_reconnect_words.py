@@ -26,6 +26,8 @@ import contextlib
 import re
 import signal
 
+import pytest
+
 from screencodec.cli.view import _connect
 from screencodec.cli.view_connect import _rejoin_words
 from screencodec.cli.view_ending import LEFT_AWAY
@@ -142,13 +144,17 @@ def test_walk38_the_web_pages_attempt_words_are_the_terminals() -> None:
     assert _rejoin_words(last, args) == "no answer within 60 s"
 
 
-def test_walk38_leaving_while_reconnecting_says_the_host_was_not_told() -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
+def test_walk38_leaving_while_reconnecting_says_the_host_was_not_told(
+        sig: signal.Signals) -> None:  # fmt: skip
     """Ctrl-C while the view reconnects: no Bye can reach the host (the
     link is down), and its user goes on reading that the agent "may
     reconnect within 60 s" (45 s of silence first, with a network gone
     silent). The view said "session ended: you left the session", as if
     the host knew, and the README said each way of leaving sends a Bye.
-    Expected: the agent is told the host could not be told, exit 0."""
+    Expected: the agent is told the host could not be told, exit 0. A
+    SIGTERM is no leaving of the agent's: the viewer was stopped by it
+    (words51: it said "you left the session while reconnecting")."""
     host, code, password, port = start_host()
     proxy = _DarkeningProxy(port)
     try:
@@ -158,14 +164,15 @@ def test_walk38_leaving_while_reconnecting_says_the_host_was_not_told() -> None:
             read_until(view, "[view] 320x240 decoded")
             proxy.go_dark()
             seen = read_until(view, "reconnecting for up to 60 s (Ctrl-C to stop)\n", timeout=30)
-            view.send_signal(signal.SIGINT)
+            view.send_signal(sig)
             out, err = view.communicate(timeout=30)
         finally:
             stop_view(view)
         text = seen + out.decode()
         assert view.returncode == 0, (text, err)
         last = text[text.index("session ended"):].splitlines()[0]
-        assert last == f"session ended: {LEFT_AWAY}", last
+        left = LEFT_AWAY.replace("you left the session", "the viewer was stopped by SIGTERM")
+        assert last == f"session ended: {LEFT_AWAY if sig == signal.SIGINT else left}", last
         assert "could not be told" in LEFT_AWAY
     finally:
         proxy.close()

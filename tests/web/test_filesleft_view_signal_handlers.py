@@ -123,7 +123,7 @@ def test_filesleft_view_web_left_by_sigterm_gives_the_programs_handlers_back(
         host.close()
     assert not failed, failed
     assert status == 0, told
-    assert told[-1] == "session ended: you left the session", told
+    assert told[-1] == "session ended: the viewer was stopped by SIGTERM", told  # words51
     assert embedder.got == []  # the view took the SIGTERM, not the program
     assert _handlers() == embedder.handlers  # found: SIGTERM and SIGHUP at SIG_DFL
 

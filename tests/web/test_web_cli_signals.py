@@ -4,7 +4,11 @@ the agent's Bye, the page is told the session ended, the page's server
 closes, the terminal's last line says the session ended, the exit status is
 0. SIGTERM (a logout, a supervisor's ``kill``), SIGHUP (the agent's terminal
 window closed, also with the terminal gone) and the first Ctrl-C; before the
-page opened and before the host's user answered too. A real ``host`` (on a
+page opened and before the host's user answered too. The last line says
+"you left the session" of the agent's own leaving (Ctrl-C, --duration), and
+of SIGTERM and SIGHUP that the viewer was stopped, by which, and whether
+the session had begun (words51: "you left the session" of a service
+manager's stop of a view that waited for its page). A real ``host`` (on a
 pty), the real ``view --web --no-open`` and its page in headless Chromium."""
 
 from __future__ import annotations
@@ -23,14 +27,14 @@ from typing import Any
 import pytest
 from tests.transport.test_attack_prompts import PtyHost, _credentials
 from tests.transport.test_cli import CLI, ENV
-from tests.transport.test_view_cli_signals import LEFT_ASKED
+from tests.transport.test_view_cli_signals import LEFT_ASKED, ended
 from tests.transport.test_view_cli_ux import read_until, stop
 
 from .conftest import wait_page
 
 #: What the host's terminal says when the agent left with a Bye.
 _BYE = r"ended: the agent left the session\n"
-#: The view's last line when the agent left.
+#: The view's last line when the agent left (Ctrl-C, --duration).
 _ENDED = "session ended: you left the session"
 _URL = re.compile(r"http://127\.0\.0\.1:(\d+)/#k=[A-Za-z0-9_-]+")
 _QUESTION = r"Question 1: .*?\[y/N\] "
@@ -110,13 +114,13 @@ def _serves(port: int) -> bool:
     return True
 
 
-def _ended_cleanly(proc: subprocess.Popen[bytes], seen: str) -> int:
-    """The page's port, once ``proc`` exited 0 with the ended line last."""
+def _ended_cleanly(proc: subprocess.Popen[bytes], seen: str, last: str = _ENDED) -> int:
+    """The page's port, once ``proc`` exited 0 with the ended line (``last``) last."""
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, (proc.returncode, err.decode())
     assert "Traceback" not in err.decode(), err.decode()
     lines = (seen + out.decode()).splitlines()
-    assert lines[-1] == _ENDED, lines
+    assert lines[-1] == last, lines
     url = _URL.search(seen)
     assert url
     return int(url.group(1))
@@ -134,7 +138,7 @@ def test_a_signal_leaves_the_session(
     seen += read_until(proc, "connected to")
     wait_page(browser, lambda s: s["applied"] >= 1, what="a picture in the page")
     proc.send_signal(sig)
-    port = _ended_cleanly(proc, seen)
+    port = _ended_cleanly(proc, seen, ended(sig))
     host.wait_for(_BYE)
     _page_ended(browser)
     assert not _serves(port)
@@ -177,7 +181,7 @@ def test_a_signal_before_the_page_opened_ends_cleanly(host: PtyHost, view: View)
     proc = view()
     seen = read_until(proc, "keep this link private")
     proc.send_signal(signal.SIGTERM)
-    port = _ended_cleanly(proc, seen)
+    port = _ended_cleanly(proc, seen, ended(signal.SIGTERM, began=False))
     assert not _serves(port)
     assert "Question 1" not in host.text  # the host was never contacted
 
@@ -191,7 +195,7 @@ def test_a_signal_while_the_host_asks_withdraws_the_question(
     seen = read_until(proc, _URL)
     _open_and_accept(browser, host, seen, accept=False)
     proc.send_signal(signal.SIGTERM)
-    _ended_cleanly(proc, seen)
+    _ended_cleanly(proc, seen, ended(signal.SIGTERM, began=False))
     host.wait_for(LEFT_ASKED)
     _page_ended(browser)
 
@@ -224,7 +228,7 @@ def test_a_signal_while_connecting_ends_cleanly(browser: Any) -> None:
             browser.get(_URL.search(seen).group(0))  # type: ignore[union-attr]
             seen += read_until(proc, "connecting to the host")
             proc.send_signal(signal.SIGTERM)
-            _ended_cleanly(proc, seen)
+            _ended_cleanly(proc, seen, ended(signal.SIGTERM, began=False))
             _page_ended(browser)
         finally:
             stop(proc)

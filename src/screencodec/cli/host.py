@@ -322,6 +322,7 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
                 # closing the listener would close each channel without one.
                 if not x_gone:
                     commands.ended.update(host.viewers)  # "ended: you ended it", as /end says
+                    commands.stopped_by = stopped[0] if stopped else None  # or by a signal
                 reason = X_GONE if x_gone else HOST_STOPPED if stopped else ENDED_BY_USER
                 try:
                     await host.disconnect(reason=reason)

@@ -100,6 +100,9 @@ class _Commands(_FileCommands):
         self.takes_files = takes_files  #: started with --download-dir
         #: Peers whose sessions ``/end`` ended (their end is told in those words).
         self.ended: set[str] = set()
+        #: The signal (SIGTERM, SIGHUP) that stopped the program, if one did:
+        #: the ends it makes are told as its, not the user's (words51).
+        self.stopped_by: int | None = None
         #: The same peers, kept: a ``/send`` to one of them that the end cut
         #: short says so in those words (it may learn of it after the end is told).
         self.offers_ended: set[str] = set()

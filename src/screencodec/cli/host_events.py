@@ -18,6 +18,7 @@ from screencodec.cli.host_clipboard import ClipboardLines
 from screencodec.cli.host_commands import _Commands
 from screencodec.cli.host_lines import (
     BANNER,
+    HOST_STOPPED,
     LET_IN_WORDS,
     SILENT_AFTER,
     WARM_SILENT_AFTER,
@@ -29,6 +30,7 @@ from screencodec.cli.host_lines import (
     _left_unanswered,
     _shared,
     _silent,
+    stopped_words,
 )
 from screencodec.cli.progress import Receiving
 from screencodec.cli.terminal import StatusLines
@@ -154,9 +156,12 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands,
                 if not commands.ending and not host.viewers and not commands.away:
                     commands.stopped()  # ended after /end gave up waiting
                 continue
+            if ev.reason == f"ended by the host: {HOST_STOPPED}":  # never answered
+                why = stopped_words(commands.stopped_by, why)  # by which signal (words51)
             if ev.peer in commands.ended:
                 commands.ended.discard(ev.peer)
-                why = "you ended it"
+                # A signal's stop is not the user's: "you ended it" (words51).
+                why = stopped_words(commands.stopped_by, "you ended it")
             elif ev.resumable > 0:
                 silent = None if silences is None else silences.since(ev.peer)
                 commands.lost(ev, held, silent)  # (not ``why``: the link's words, walk4)

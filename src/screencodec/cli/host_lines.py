@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -42,7 +43,7 @@ __all__ = [
     "RECONNECTED", "STOPPED", "VIEW_ONLY", "X_GONE", "_agents", "_cannot_come_back",
     "_delivery", "_in_users_words", "_left_agent", "_left_unanswered", "_relay_status",
     "_shared", "_told",
-    "reconnected_as",
+    "reconnected_as", "stopped_words",
 ]
 
 #: The name its log lines had when all of the host was cli/host.py: kept, so that
@@ -124,6 +125,8 @@ def _in_users_words(reason: str) -> str:
     if refused is not None:
         return safe_text(refused, 200)
     if reason in _ENDED_UNANSWERED:  # walk37: it read "ended by the host: the host's user ..."
+        if reason.endswith(HOST_STOPPED):  # SIGTERM, SIGHUP: not the user's doing (words51)
+            return f"{HOST_STOPPED} before you answered"
         return "you ended it without answering"
     if reason == _BYE or reason.startswith(_BYE + ": "):
         # walk38: "viewer said bye: the agent left the session", the link's
@@ -137,6 +140,23 @@ def _in_users_words(reason: str) -> str:
         return safe_text(reason, 200)
     _log.info("session ended: %s", safe_text(reason, 500))
     return f"{SCREEN_GONE} (display {safe_text(grab[1], 100)} stopped answering)"
+
+
+def stopped_words(sig: int | None, why: str) -> str:
+    """A session's end in the host's user's words (``why``) once the host
+    program was stopped by ``sig`` (SIGTERM, SIGHUP: a logout, a service
+    manager, the terminal window closed; None: Ctrl-C or ``/end``, the
+    user's own, said as ``why`` says it): the program was stopped, by which
+    signal. words51: "ended: you ended it" of a service manager's SIGTERM."""
+    if sig is None:
+        return why
+    try:
+        name = signal.Signals(sig).name
+    except ValueError:
+        name = f"signal {sig}"
+    if why.startswith(HOST_STOPPED):
+        return f"{HOST_STOPPED} by {name}{why.removeprefix(HOST_STOPPED)}"
+    return f"{HOST_STOPPED} by {name}"
 
 
 def _left_unanswered(reason: str, asked: bool) -> str | None:

@@ -77,7 +77,9 @@ from screencodec.cli.view_connect import (
 )
 from screencodec.cli.view_ending import (
     LEFT,
+    LEFT_AWAY,
     _end_status,
+    _left_words,
     _lost_link,
     _not_taken_up,  # noqa: F401 (tests import it from here)
     _over_limit_hint,
@@ -95,6 +97,7 @@ from screencodec.cli.view_status import (
     TAKEN_BACK,  # noqa: F401 (tests import it from here)
     _control_answer,
     _Earlier,
+    _RanAgain,
     _Silence,
     _status,
     _tell_control,
@@ -158,13 +161,14 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
             run = asyncio.ensure_future(web.run())
             ended, reason = await _unless_left(run, left, args.duration)
             if not ended:
-                leaving = web.viewer
+                leaving, by = web.viewer, list(left.signals)  # by: none for --duration
                 web.leave()
                 reason = await run if leaving is None else await _saved_first(run, leaving, left)
                 if not left.is_set() and web.viewer is None:  # --duration passed
                     raise _ViewError("no page opened the viewer link in time")
                 if reason == LEFT_HERE:  # Ctrl-C, SIGTERM, SIGHUP: not the page's Leave
-                    reason = LEFT
+                    # SIGTERM, SIGHUP: stopped, not "you left" (words51).
+                    reason = _left_words(by, began=leaving is not None and bool(leaving.level))
         except OSError as exc:
             if web.url or isinstance(exc, ScreencodecError):
                 raise
@@ -202,7 +206,7 @@ async def _view_main(args: argparse.Namespace, password: str,
     with _leave_on_signals() as left, contextlib.ExitStack() as stack:
         _, channel = await _unless_left(_first_connect(args, password), left, cancel=True)
         if channel is None:
-            return _left_before_joining(args)
+            return _left_before_joining(args, left.signals)
         viewer = Viewer(channel, who=args.name, max_pixels=args.max_pixels)
         # The password is proven; the host now asks its user. It does not say
         # for how long (its --consent-timeout), so no number is shown.
@@ -212,7 +216,7 @@ async def _view_main(args: argparse.Namespace, password: str,
         if not joined:
             with contextlib.suppress(ScreencodecError, OSError):
                 await viewer.bye("the agent left the session")
-            return _left_before_joining(args)
+            return _left_before_joining(args, left.signals)
         # Joined; a Ctrl-C that came as the host said yes leaves at once (_watch).
         print(f"connected to {channel.peer}, granted: {level}", flush=True)
         print(f"To write to the host's user, type {SAY} and your message, then Enter.",
@@ -236,7 +240,7 @@ async def _view_main(args: argparse.Namespace, password: str,
         earlier = _Earlier()  # the links of this session before the present one
 
         async def ticker() -> None:
-            status, silence = StatusLines(), _Silence()
+            status, silence, ran_again = StatusLines(), _Silence(), _RanAgain()
             receiving = Receiving(lambda f: f"receiving {safe_text(f.name, 200)} from the host")
             loop = asyncio.get_running_loop()
             while True:
@@ -248,8 +252,11 @@ async def _view_main(args: argparse.Namespace, password: str,
                 # its silence is not told yet (walk36: "no word from the
                 # host for 84 s" of a view that had been stopped 84 s).
                 woke_late = now - due > _OVERSLEPT
+                if woke_late:  # nor are the host's figures of the time it ran (words51)
+                    ran_again.stopped(now)
                 for news in (None if woke_late else silence.line(chat.viewer, chat.away, now),
-                             _status(chat.viewer, status, now, earlier, away=chat.away),
+                             _status(chat.viewer, status, now, earlier, away=chat.away,
+                                     ran_again=ran_again),
                              *receiving.lines(chat.viewer.files.receiving(), now)):  # fmt: skip
                     if news is not None:
                         tell(news)
@@ -283,6 +290,8 @@ async def _view_main(args: argparse.Namespace, password: str,
             tick.cancel()
             chat.stop()
         chat.not_sent()  # chat held for a resume that did not come
+        if reason in (LEFT, LEFT_AWAY):  # SIGTERM, SIGHUP: stopped, not "you left" (words51)
+            reason = _left_words(left.signals, away=reason == LEFT_AWAY)
         # Still inside: a second SIGTERM while the snapshot is written waits for it.
         hint = _over_limit_hint(str(reason), viewer.max_pixels)
         tell(ended_words(str(reason)) + hint)
@@ -325,16 +334,20 @@ _NO_PICTURE = "no snapshot written to {}: the host sent no picture before the se
 
 #: --snapshot when the agent left (Ctrl-C, SIGTERM, SIGHUP) while connecting
 #: or while the host's user was asked: there was never a picture to write.
-_LEFT_EARLY = "no snapshot written to {}: you left before the session began"
+#: The why: "you left", or "the viewer was stopped by SIGTERM" (words51).
+_LEFT_EARLY = "no snapshot written to {}: {} before the session began"
 
 
-def _left_before_joining(args: argparse.Namespace) -> int:
-    """The end of a view the agent left before it joined: the end line, and
-    with ``--snapshot`` an error (it exited 0 with no word: a script took
-    the snapshot for written)."""
-    tell(ended_words(LEFT))
+def _left_before_joining(args: argparse.Namespace, signals: list[int]) -> int:
+    """The end of a view the agent left before it joined (``signals``: those
+    that made it leave, :func:`_left_words`): the end line, and with
+    ``--snapshot`` an error (it exited 0 with no word: a script took the
+    snapshot for written)."""
+    why = _left_words(signals, began=False)
+    tell(ended_words(why))
     if args.snapshot is not None:
-        raise _ViewError(_LEFT_EARLY.format(args.snapshot))
+        who = "you left" if why == LEFT else why.removesuffix(" before the session began")
+        raise _ViewError(_LEFT_EARLY.format(args.snapshot, who))
     return Exit.ENDED
 
 

@@ -190,10 +190,11 @@ async def _first_connect(args: argparse.Namespace, password: str) -> Any:
     """:func:`_connect`, waiting up to :data:`HOST_BACK_WAIT` while the
     relay says the code's host may not have registered again yet (its
     session directory recovers), or that it cannot reach its session
-    directory, saying each once. Before relay43 the relay said "no such
-    session code" of the first, and the agent gave up at once; before
-    relay49 it gave up on the second ("the relay refused the connection:
-    session directory unavailable") with a customer's host registered."""
+    directory, saying each once, with the time left of that wait. Before
+    relay43 the relay said "no such session code" of the first, and the
+    agent gave up at once; before relay49 it gave up on the second ("the
+    relay refused the connection: session directory unavailable") with a
+    customer's host registered."""
     end = time.monotonic() + HOST_BACK_WAIT
     told: set[str] = set()
     while True:
@@ -213,7 +214,12 @@ async def _first_connect(args: argparse.Namespace, password: str) -> Any:
                 raise
         if why not in told:
             told.add(why)
-            print(f"the {_where(args)} {why}, up to {HOST_BACK_WAIT:.0f} s", flush=True)
+            # What is left of the one minute both waits share, in whole
+            # seconds down (never more than is left): words51 read "up to
+            # 60 s" in a second line 10 s on, and in a first one after a
+            # first try of 2 s (a directory that does not answer).
+            left = max(0, int(end - time.monotonic()))
+            print(f"the {_where(args)} {why}, up to {left} s", flush=True)
         # Each attempt is a join: 20 a minute per address at a relay.
         await asyncio.sleep(HOST_BACK_RETRY)
 

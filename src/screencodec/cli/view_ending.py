@@ -13,6 +13,7 @@ tests check line by line. It imports nothing of the other view modules.
 from __future__ import annotations
 
 import re
+import signal
 from typing import TYPE_CHECKING
 
 from screencodec.cli.main import Exit
@@ -32,6 +33,7 @@ __all__ = [
     "_AWAY_WORDS",
     "_LOST",
     "_end_status",
+    "_left_words",
     "_lost_link",
     "_no_answer",
     "_not_taken_up",
@@ -101,6 +103,31 @@ LEFT_AWAY = ("you left the session while reconnecting: the host could not be tol
              " user may be told for a minute or more that you can still come back")
 #: How the page's Leave button is told on the agent's terminal.
 LEFT_IN_PAGE = "you left the session (Leave in the web page)"
+#: What follows "while reconnecting" in :data:`LEFT_AWAY` and its words for a signal.
+_NOT_TOLD = LEFT_AWAY.removeprefix("you left the session while reconnecting")
+
+
+def _left_words(signals: list[int], *, began: bool = True, away: bool = False) -> str:
+    """How the viewer's leaving is told, by the signals that made it leave
+    (``_Left.signals``, the first of them counted; none: ``--duration``):
+    the agent's own leaving (Ctrl-C) is :data:`LEFT`, or :data:`LEFT_AWAY`
+    while reconnecting (``away``). SIGTERM and SIGHUP are not the agent's
+    doing but a service manager's, a logout's, a closed terminal window's:
+    the viewer was stopped, by which signal, and (``began``) whether the
+    session had begun. words51: "you left the session" of a ``view --web
+    --no-open`` that a service manager stopped while it waited for its
+    page, and of the terminal ``view`` alike."""
+    sig = signals[0] if signals else None
+    if sig is None or sig == signal.SIGINT:
+        return LEFT_AWAY if away else LEFT
+    try:
+        name = signal.Signals(sig).name
+    except ValueError:
+        name = f"signal {sig}"
+    stopped = f"the viewer was stopped by {name}"
+    if away:
+        return f"{stopped} while reconnecting{_NOT_TOLD}"
+    return stopped if began else f"{stopped} before the session began"
 
 
 def _yours(reason: str, left_here: str) -> str:

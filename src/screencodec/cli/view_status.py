@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONTROL_ASKED",
+    "FRESH_AFTER",
     "GIVEN_BACK",
     "NO_INPUT_HERE",
     "PROBED_SILENT_AFTER",
@@ -36,6 +37,7 @@ __all__ = [
     "_OVERSLEPT",
     "_SILENCE_CHECK",
     "_Earlier",
+    "_RanAgain",
     "_Silence",
     "_control_answer",
     "_status",
@@ -177,8 +179,50 @@ class _Earlier:
         self.errors += lost.decode_errors
 
 
+#: Seconds after the view runs again (``fg`` after Ctrl-Z, ``kill -CONT``)
+#: before the host's figures are of the time it runs: the host measures its
+#: rate over the last second (session/stats.StatsMeter's window) and sends
+#: it each second (Config.stats_period) when it moved.
+FRESH_AFTER = 2.0
+#: Seconds after which figures that did not come again are shown as they
+#: are (the host sends them at least every 10 s: stats.REFRESH_PERIODS).
+_FRESH_AT_MOST = 12.0
+
+
+class _RanAgain:
+    """Whether the host's figures (``Viewer.host_stats``) were measured while
+    this program did not run (stopped by Ctrl-Z, ``kill -STOP``, a frozen
+    machine: the ticker woke late, :meth:`stopped`): the host's rate and
+    round trip over the time its updates waited unread, and the ones from
+    before. words51: after Ctrl-Z and ``fg`` the first ``[view]`` line said
+    "7 fps rtt 3055 ms" of a link of 54 fps and 1 ms (the round trip's jump
+    made it due). Figures that came after :data:`FRESH_AFTER` from the run
+    again are fresh. State: :attr:`since` (None: fresh)."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self._seen: object = None  # the figures there when last looked at, while stale
+
+    def stopped(self, now: float) -> None:
+        """The program runs again at ``now`` after not running."""
+        self.since = now
+
+    def stale(self, stats: object, now: float) -> bool:
+        """Whether ``stats``, the figures at ``now``, may be of the stop."""
+        if self.since is None:
+            return False
+        if now - self.since < FRESH_AFTER:
+            self._seen = stats  # come meanwhile: measured (partly) over the stop
+            return True
+        if stats is not self._seen or now - self.since >= _FRESH_AT_MOST:
+            self.since = self._seen = None
+            return False
+        return True
+
+
 def _status(viewer: Viewer, status: StatusLines, now: float,
-            earlier: _Earlier | None = None, *, away: bool = False) -> str | None:  # fmt: skip
+            earlier: _Earlier | None = None, *, away: bool = False,
+            ran_again: _RanAgain | None = None) -> str | None:  # fmt: skip
     """The ``[view]`` line, or None when it is not due: printed once a
     picture is shown, then when its size changes, decode errors come, the
     host's figures arrive, the link gets slow or fast again or the picture
@@ -190,10 +234,14 @@ def _status(viewer: Viewer, status: StatusLines, now: float,
     shows the kept picture and has decoded nothing yet says so. None while
     the link is being taken up again (``away``): the lost link's figures
     read as a live picture after "reconnecting" (walk35); a change held
-    back meanwhile is printed once back."""
+    back meanwhile is printed once back. Nor while the host's figures may
+    be of a time this program did not run (``ran_again``): a change is
+    printed once they are fresh."""
     fb = viewer.framebuffer
     if fb is None or away:
         return None  # nothing shown yet: "connected ..., granted" said where it is
+    if ran_again is not None and ran_again.stale(viewer.host_stats, now):
+        return None
     earlier = earlier or _Earlier()
     decoded = earlier.decoded + viewer.decoded
     errors = earlier.errors + viewer.decode_errors
