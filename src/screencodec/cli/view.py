@@ -156,6 +156,7 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
     web = WebViewer(connect, options)
     # Ctrl-C, SIGTERM, SIGHUP and --duration leave as the page's Leave button
     # does: the host gets the agent's Bye, the page its ended banner.
+    left_away = False  # left by a signal while the link was being taken up again
     with _leave_on_signals() as left:
         try:
             run = asyncio.ensure_future(web.run())
@@ -167,8 +168,14 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
                 if not left.is_set() and web.viewer is None:  # --duration passed
                     raise _ViewError("no page opened the viewer link in time")
                 if reason == LEFT_HERE:  # Ctrl-C, SIGTERM, SIGHUP: not the page's Leave
-                    # SIGTERM, SIGHUP: stopped, not "you left" (words51).
-                    reason = _left_words(by, began=leaving is not None and bool(leaving.level))
+                    # SIGTERM, SIGHUP: stopped, not "you left" (words51). While
+                    # the link was being taken up again no Bye reached the
+                    # host: said, and the agent's leaving is no lost link
+                    # (exit 0), as the terminal's view has it (left51).
+                    away = leaving is not None and leaving.link_lost
+                    reason = _left_words(by, began=leaving is not None and bool(leaving.level),
+                                         away=away)  # fmt: skip
+                    left_away = away
         except OSError as exc:
             if web.url or isinstance(exc, ScreencodecError):
                 raise
@@ -177,7 +184,7 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
             why = "it is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
             raise _ViewError(f"cannot serve the page on 127.0.0.1 {port}: {why}") from exc
         hint = _over_limit_hint(str(reason), args.max_pixels, web=True)
-        lost = web.viewer is not None and web.viewer.link_lost
+        lost = web.viewer is not None and web.viewer.link_lost and not left_away
         # How a lost link not taken up again ended, as the run recorded it
         # (audit38: read back from the reason's end, the host's words in it).
         if web.lost_end is not None:

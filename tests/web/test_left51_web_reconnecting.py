@@ -1,0 +1,59 @@
+"""``screencodec view --web`` left while it reconnects: no Bye can reach the
+host (the link is down), so the agent is told that the host could not be
+told, as the terminal ``view`` tells it (walk38). Found (words51, read in
+the code): the web view's end line said "session ended: you left the
+session", as if the host knew; after words51 a SIGTERM there said "the
+viewer was stopped by SIGTERM", without the part that matters.
+
+A real ``host``, a proxy that goes silent under the session, the real
+``view --web --no-open`` and its page in headless Chromium."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from typing import Any
+
+import pytest
+from tests.transport.test_cli import CLI, ENV, answer_when_asked, start_host, stop
+from tests.transport.test_view_cli_ux import read_until
+from tests.transport.test_walk38_reconnect_words import _DarkeningProxy
+
+from screencodec.cli.view_ending import LEFT_AWAY
+
+from .conftest import wait_page
+from .test_web_cli_signals import _URL
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
+def test_leaving_the_web_view_while_it_reconnects_says_the_host_was_not_told(
+        browser: Any, sig: signal.Signals) -> None:  # fmt: skip
+    host, code, password, port = start_host()
+    proxy = _DarkeningProxy(port)
+    view: subprocess.Popen[bytes] | None = None
+    try:
+        view = subprocess.Popen(
+            [*CLI, "view", f"127.0.0.1:{proxy.port}", "--code", code, "--password", password,
+             "--web", "--no-open"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)  # fmt: skip
+        seen = read_until(view, _URL)
+        url = _URL.search(seen)
+        assert url, seen
+        browser.get(url.group(0))
+        answer_when_asked(host)
+        wait_page(browser, lambda s: s["applied"] > 0, what="the first picture")
+        proxy.go_dark()
+        seen += read_until(view, "reconnecting for up to 60 s", timeout=30)
+        view.send_signal(sig)
+        out, err = view.communicate(timeout=30)
+        text = seen + out.decode()
+        assert view.returncode == 0, (text, err.decode())
+        last = text[text.index("session ended"):].splitlines()[0]
+        stopped = LEFT_AWAY.replace("you left the session", "the viewer was stopped by SIGTERM")
+        assert last == f"session ended: {LEFT_AWAY if sig == signal.SIGINT else stopped}", text
+    finally:
+        if view is not None and view.poll() is None:
+            view.kill()
+            view.communicate()
+        proxy.close()
+        stop(host)
