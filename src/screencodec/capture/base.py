@@ -90,6 +90,15 @@ class FrameSource(abc.ABC):
         ``ScreenSource``). The default: as ``fresh_buffers``."""
         return self.fresh_buffers
 
+    def damage_pending(self) -> bool | None:
+        """Whether the next :meth:`grab_hinted` may show a change, asked
+        without grabbing: False when the source knows nothing was drawn since
+        the last one took its damage, True when something may have been,
+        None when it cannot tell (the default). Cheap, never blocks, never
+        raises, and may be called from another thread than the grabs'
+        (a host asks it on its event loop: ``CaptureHub.quiet``)."""
+        return None
+
     def cursor(self) -> CursorState | None:
         """The pointer's state, or None when the source cannot tell."""
         return None

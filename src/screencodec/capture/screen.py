@@ -278,6 +278,22 @@ class ScreenSource(FrameSource):
                 self._damage.close()
             self._damage = None
 
+    def damage_pending(self) -> bool | None:
+        """XDamage's answer (:meth:`FrameSource.damage_pending`): None until
+        the first :meth:`grab_hinted` opened the tracker, or without XDamage;
+        True when the next grab is a full one (after a switch or a failed
+        grab). Called from the host's event loop beside grabs on a worker:
+        it only reads, and a tracker closed meanwhile is "cannot tell"."""
+        tracker = self._damage
+        if self._closed or self._damage_failed or tracker is None:
+            return None
+        if not self._hint_valid:
+            return True
+        try:
+            return bool(tracker.pending())
+        except Exception:  # closed under us (ValueError, OSError): grab to find out
+            return None
+
     def cursor(self) -> CursorState | None:
         """The pointer through XFixes, in coordinates of the captured area
         (``visible`` is False when it is outside); None when the platform or the

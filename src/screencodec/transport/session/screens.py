@@ -37,6 +37,11 @@ thread under its own per-monitor lock, never the grab lock: a pointer poll
 does not wait for a grab + encode, and viewers polling together within
 ``reuse`` seconds share one read.
 
+:meth:`CaptureHub.quiet` tells a viewer's send loop, on the loop and
+without a grab, that nothing was drawn since the grab it last saw (the
+source's ``damage_pending()``: XDamage's events): an idle screen's ticks
+then cost no worker hop, grab or encode (transport/session/streaming.py).
+
 Threads: grabs and pointer reads run on daemon threads of the hub's own
 (:class:`_Workers`), not in the loop's default executor, and each is waited
 for at most :attr:`CaptureHub.answer_within` seconds. A source whose X
@@ -537,6 +542,23 @@ class CaptureHub:
             if screen.private:
                 return work(frame, owned, hint)
         return work(frame, False, hint)
+
+    def quiet(self, index: int, cursor: HintCursor) -> bool:
+        """On the loop, without a worker hop: whether a grab of monitor
+        ``index`` now would show this consumer nothing new. True only when
+        its :class:`HintCursor` saw the monitor's latest grab and the source
+        says nothing was drawn since (``source.damage_pending()`` is False:
+        XDamage's events, no round trip). Any doubt is False: a source that
+        cannot tell, one shared by several monitors (another's grab takes
+        its damage), a grab by another viewer since (its damage is in the
+        log for this one), a hung or still opening source."""
+        screen = self._screens.get(index)
+        if screen is None or screen.hung is not None or not screen.hints:
+            return False
+        source = screen.source
+        if source is None or cursor.screen != screen.serial or cursor.grab != screen.grabs:
+            return False
+        return source.damage_pending() is False
 
     async def cursor(self, index: int) -> CursorState | None:
         """The pointer on monitor ``index`` (coordinates of that monitor), or None
