@@ -90,6 +90,11 @@ class FrameSource(abc.ABC):
         ``ScreenSource``). The default: as ``fresh_buffers``."""
         return self.fresh_buffers
 
+    #: Whether the last :meth:`grab_hinted` took damage the source was told
+    #: of (a hint rect besides a net of the source's own): False when it
+    #: knows nothing was drawn, None when it cannot tell (the default).
+    damage_found: bool | None = None
+
     def damage_pending(self) -> bool | None:
         """Whether the next :meth:`grab_hinted` may show a change, asked
         without grabbing: False when the source knows nothing was drawn since

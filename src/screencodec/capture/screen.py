@@ -203,6 +203,7 @@ class ScreenSource(FrameSource):
         (missing, or failed once: for good) every call is a :meth:`grab`
         (fresh buffers, as ``grab``) with hint None."""
         rects = self._take_damage()
+        self.damage_found = None if rects is None else len(rects) > 0
         valid, self._hint_valid = self._hint_valid, False
         b = self._box
         frame = self._frame

@@ -29,8 +29,8 @@ seek point (a history viewer's stream, see docs/recording.md "Seeking"),
 the next delta is encoded after ``restart_streams()`` and the recorder gets
 a copy of the encoder's reference from just before it: its checkpoint.
 
-**Idle.** Once an encode had nothing to send (the encoder has no more
-to refine either), a tick asks the capture hub whether anything was drawn
+**Idle.** Once an encode had nothing to send and the encoder holds no
+lossy pixels it would refine, a tick asks the capture hub whether anything was drawn
 since (``CaptureHub.quiet``: XDamage's events, read on the loop, no worker
 hop) and, if not, grabs nothing, unless a keyframe or a monitor switch is
 wanted or :data:`IDLE_NET` s passed since the last grab (the net for damage
@@ -201,7 +201,9 @@ class Streamer:
                 data = await link.host.hub.grab_hinted_then(link.monitor, self._hints, encode)
             finally:
                 self._keyframe_encoding = False
-            self._still = data is None
+            # Still: nothing sent, and nothing lossy left to refine (an
+            # encoder held to a rate may refine in later updates).
+            self._still = data is None and not self.quality.get("lossy_area")
             if data is None:
                 self.empty_skipped += 1
                 continue
