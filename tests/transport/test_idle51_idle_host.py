@@ -13,7 +13,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from screencodec.capture import ScreenSource
+from screencodec.capture.screen import ROLL_GRABS
 from screencodec.capture.xvfb import xvfb_xterm
 from screencodec.transport import Host, Viewer, allow
 from screencodec.transport.session.streaming import IDLE_NET
@@ -26,9 +30,32 @@ from .helpers import bgr_equal, run, tcp_pair, until
 LAG_BOUND = 1.0
 
 
+class BlindSource(ScreenSource):
+    """A screen whose X server stops reporting damage while ``blind`` (as
+    one that draws without telling XDamage would): what the rolling band
+    is the net for."""
+
+    blind = False
+
+    def _take_damage(self) -> npt.NDArray[np.int32] | None:
+        rects = super()._take_damage()
+        return np.zeros((0, 4), np.int32) if self.blind and rects is not None else rects
+
+    def damage_pending(self) -> bool | None:
+        pending = super().damage_pending()
+        return False if self.blind and pending is not None else pending
+
+
 @asynccontextmanager
-async def session(display: str, viewers: int) -> AsyncIterator[tuple[Host, list[Viewer]]]:
-    host = Host(lambda i: ScreenSource(i, display=display), consent=allow())
+async def session(display: str, viewers: int, opened: list[ScreenSource] | None = None
+                  ) -> AsyncIterator[tuple[Host, list[Viewer]]]:  # fmt: skip
+    def factory(index: int) -> ScreenSource:
+        source = BlindSource(index, display=display)
+        if opened is not None:
+            opened.append(source)
+        return source
+
+    host = Host(factory, consent=allow())
     pairs = [await tcp_pair() for _ in range(viewers)]
     serves = [asyncio.ensure_future(host.serve(h)) for h, _, _ in pairs]
     views = [Viewer(v) for _, v, _ in pairs]
@@ -90,3 +117,29 @@ def test_two_idle_viewers_both_get_the_first_change() -> None:
     XDamage connection): the other must not stay quiet on it."""
     with xvfb_xterm(640, 400) as display:
         run(_idle_then_type(display, 2), 60)
+
+
+def test_a_change_the_server_never_reports_is_still_sent_while_idle() -> None:
+    """The net: while idle the host grabs every IDLE_NET s, and the rolling
+    band reaches every row in ROLL_GRABS such grabs (2 s)."""
+    net = IDLE_NET * ROLL_GRABS
+
+    async def main(display: str) -> None:
+        opened: list[ScreenSource] = []
+        async with session(display, 1, opened) as (host, (view,)):
+            with ScreenSource(display=display) as screen:
+                await until(lambda: bgr_equal(view.framebuffer, screen.grab()), 20, "exact")
+                (stream,) = _streams(host)
+                await until(lambda: stream.idle_skipped > 0, 10, "idle")
+                for source in opened:
+                    assert isinstance(source, BlindSource)
+                    source.blind = True
+                typist = await asyncio.create_subprocess_exec(
+                    "xdotool", "type", "unreported", env={**os.environ, "DISPLAY": display})
+                assert await asyncio.wait_for(typist.wait(), 30) == 0
+                await until(lambda: bgr_equal(view.framebuffer, screen.grab()), net + 3,
+                            "the unreported change, through the net")  # fmt: skip
+                assert stream.idle_skipped > 30  # idle all along, not back to every tick
+
+    with xvfb_xterm(640, 400) as display:
+        run(main(display), 60)
