@@ -90,6 +90,20 @@ class FrameSource(abc.ABC):
         ``ScreenSource``). The default: as ``fresh_buffers``."""
         return self.fresh_buffers
 
+    #: Whether the last :meth:`grab_hinted` took damage the source was told
+    #: of (a hint rect besides a net of the source's own): False when it
+    #: knows nothing was drawn, None when it cannot tell (the default).
+    damage_found: bool | None = None
+
+    def damage_pending(self) -> bool | None:
+        """Whether the next :meth:`grab_hinted` may show a change, asked
+        without grabbing: False when the source knows nothing was drawn since
+        the last one took its damage, True when something may have been,
+        None when it cannot tell (the default). Cheap, never blocks, never
+        raises, and may be called from another thread than the grabs'
+        (a host asks it on its event loop: ``CaptureHub.quiet``)."""
+        return None
+
     def cursor(self) -> CursorState | None:
         """The pointer's state, or None when the source cannot tell."""
         return None

@@ -203,6 +203,7 @@ class ScreenSource(FrameSource):
         (missing, or failed once: for good) every call is a :meth:`grab`
         (fresh buffers, as ``grab``) with hint None."""
         rects = self._take_damage()
+        self.damage_found = None if rects is None else len(rects) > 0
         valid, self._hint_valid = self._hint_valid, False
         b = self._box
         frame = self._frame
@@ -277,6 +278,22 @@ class ScreenSource(FrameSource):
             with contextlib.suppress(Exception):  # closing a dead connection
                 self._damage.close()
             self._damage = None
+
+    def damage_pending(self) -> bool | None:
+        """XDamage's answer (:meth:`FrameSource.damage_pending`): None until
+        the first :meth:`grab_hinted` opened the tracker, or without XDamage;
+        True when the next grab is a full one (after a switch or a failed
+        grab). Called from the host's event loop beside grabs on a worker:
+        it only reads, and a tracker closed meanwhile is "cannot tell"."""
+        tracker = self._damage
+        if self._closed or self._damage_failed or tracker is None:
+            return None
+        if not self._hint_valid:
+            return True
+        try:
+            return bool(tracker.pending())
+        except Exception:  # closed under us (ValueError, OSError): grab to find out
+            return None
 
     def cursor(self) -> CursorState | None:
         """The pointer through XFixes, in coordinates of the captured area

@@ -5,6 +5,7 @@ loads this module on the first ``cursor()`` call only.
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 import numpy as np
@@ -34,39 +35,88 @@ class XFixesCursor:
     """A connection that reads the pointer's position and image.
 
     Raises :class:`CaptureError` when Xlib is missing, the display cannot be
-    opened, or the server lacks XFixes; :meth:`query` may raise any Xlib error
-    (the caller turns failures into "no cursor").
+    opened, or the server lacks XFixes; :meth:`query` may raise any Xlib error,
+    or ConnectionError/OSError (the caller turns failures into "no cursor").
+
+    The image is read only when it may have changed: the connection selects
+    XFixes DisplayCursorNotify on the root window (the server sends one
+    whenever the displayed cursor changes, a pointer entering a window of
+    another cursor included), and a poll reads the position alone (core
+    QueryPointer, a 32-byte reply) unless such an event came after the last
+    image was read. Read every poll, GetCursorImage's reply (thousands of
+    CARD32 for a themed cursor) parsed in pure Python by python-xlib was the
+    largest part of an idle host's CPU at 60 polls a second. As in
+    ``x11damage.py``, python-xlib opens the connection; the two requests are
+    then fixed bytes written to its socket and their replies read by
+    ``x11damage._Wire``, which notes the events.
     """
 
     def __init__(self, display: str | None = None, /) -> None:
         self._display = open_display(display, "the cursor")
-        if not self._display.has_extension("XFIXES"):
+        try:
+            from Xlib.ext import xfixes
+
+            from .x11damage import _Wire
+
+            d = self._display
+            if not d.has_extension("XFIXES"):
+                msg = "the X server has no XFIXES extension"
+                raise CaptureError(msg)
+            # XFixes requires the client to announce the version it speaks first.
+            d.xfixes_query_version()
+            root = d.screen().root
+            d.xfixes_select_cursor_input(root, xfixes.XFixesDisplayCursorNotifyMask)
+            d.sync()  # errors surface here, not at the first query
+            # From here on the connection is ours: python-xlib sends nothing more.
+            self._wire = _Wire(d.display.socket, d.display.request_serial)
+            # QueryPointer(window root); XFixesGetCursorImage.
+            self._where = struct.pack("=BBHI", 38, 0, 2, root.id)
+            self._image = struct.pack("=BBH", d.display.get_extension_major("XFIXES"), 4, 1)
+        except CaptureError:
             self._display.close()
-            msg = "the X server has no XFIXES extension"
-            raise CaptureError(msg)
-        # XFixes requires the client to announce the version it speaks first.
-        self._display.xfixes_query_version()
-        self._root = self._display.screen().root
-        self._serial = -1
+            raise
+        except Exception as exc:
+            self._display.close()
+            msg = f"cannot read the pointer on X display {display!r}: {exc}"
+            raise CaptureError(msg) from exc
+        self._fetched = -1  # serial of the last GetCursorImage: none yet
         self._shape: npt.NDArray[np.uint8] | None = None
         self._hot = (0, 0)
+        #: Images read from the server (one per shape change, and the first).
+        self.image_reads = 0
 
     def query(self) -> tuple[int, int, npt.NDArray[np.uint8], tuple[int, int]]:
         """``(x, y, shape, hotspot)``: root-window position of the pointer, its
         image as (h, w, 4) BGRA with straight alpha, and the hotspot (x, y)."""
-        reply = self._display.xfixes_get_cursor_image(self._root)
-        if reply.cursor_serial != self._serial or self._shape is None:
-            # The image only changes with the serial: convert once per shape.
-            self._shape = _straight_bgra(reply.cursor_image, reply.width, reply.height)
-            self._hot = (int(reply.xhot), int(reply.yhot))
-            self._serial = reply.cursor_serial
-        return int(reply.x), int(reply.y), self._shape, self._hot
+        from .x11damage import _after
+
+        w = self._wire
+        if self._shape is not None:
+            # The position; events sent before its reply are noted on the way.
+            reply = w.reply(w.send(self._where, 1))
+            seq = w.event_seq
+            if seq is None or not _after(seq, self._fetched):
+                x, y = struct.unpack_from("=hh", reply, 16)
+                return x, y, self._shape, self._hot
+        # The first query, or the shape changed since the last image was read
+        # (an event made after that request was done): read it, and with it
+        # the position.
+        self._fetched = w.send(self._image, 1)
+        reply = w.reply(self._fetched)
+        x, y, width, height, xhot, yhot = struct.unpack_from("=hhHHHH", reply, 8)
+        if len(reply) < 32 + 4 * width * height:
+            raise ConnectionError("a cursor image shorter than its size")
+        words = np.frombuffer(reply, "=u4", width * height, 32)
+        self._shape = _straight_bgra(words, width, height)
+        self._hot = (xhot, yhot)
+        self.image_reads += 1
+        return x, y, self._shape, self._hot
 
     def close(self) -> None:
         self._display.close()
 
 
-def _straight_bgra(argb: list[int], width: int, height: int) -> npt.NDArray[np.uint8]:
+def _straight_bgra(argb: npt.ArrayLike, width: int, height: int) -> npt.NDArray[np.uint8]:
     """XFixes' premultiplied 32-bit ARGB words -> (h, w, 4) BGRA, straight alpha.
 
     A little-endian ARGB word lies in memory as B, G, R, A, so the bytes already

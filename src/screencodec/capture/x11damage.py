@@ -258,6 +258,22 @@ class XDamageTracker:
         self._subtracted = (fetch - 1) & 0xFFFF
         return _region_reply(w.reply(fetch))
 
+    def pending(self) -> bool:
+        """Whether the next :meth:`take` may find damage, without reading:
+        bytes not yet parsed (in the buffer or the socket: a DamageNotify,
+        say), or an event noted after the last subtract. False means the
+        server has reported no drawing since the last take's subtract (at
+        level NonEmpty its first drawing after it sends an event). Only
+        reads this tracker's state: safe beside a take on another thread
+        (at worst True, or False for one take under way, which the caller
+        then sees as a new grab)."""
+        w = self._wire
+        seq = w.event_seq
+        if self._subtracted < 0 or w._buf or (seq is not None and _after(seq, self._subtracted)):
+            return True
+        readable, _, _ = select.select([w.sock], [], [], 0)
+        return bool(readable)
+
     def close(self) -> None:
         """Close the connection (the server frees the damage and the region)."""
         self._display.close()

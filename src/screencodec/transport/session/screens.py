@@ -37,6 +37,11 @@ thread under its own per-monitor lock, never the grab lock: a pointer poll
 does not wait for a grab + encode, and viewers polling together within
 ``reuse`` seconds share one read.
 
+:meth:`CaptureHub.quiet` tells a viewer's send loop, on the loop and
+without a grab, that nothing was drawn since the grab it last saw (the
+source's ``damage_pending()``: XDamage's events): an idle screen's ticks
+then cost no worker hop, grab or encode (transport/session/streaming.py).
+
 Threads: grabs and pointer reads run on daemon threads of the hub's own
 (:class:`_Workers`), not in the loop's default executor, and each is waited
 for at most :attr:`CaptureHub.answer_within` seconds. A source whose X
@@ -150,6 +155,7 @@ class _Screen:
     private: bool = False  # frame is the source's own buffer, not a copy
     grabbed_at: float = -1.0
     grabs: int = 0
+    drawn: int = 0  # the latest grab whose source took damage (or could not tell)
     lock: threading.Lock = field(default_factory=threading.Lock)
     cursor: CursorState | None = None
     cursor_at: float = -1.0
@@ -528,6 +534,8 @@ class CaptureHub:
                 screen.frame = raw if screen.private else np.array(raw, np.uint8, copy=True)
                 screen.grabbed_at = time.monotonic()
                 screen.grabs += 1
+                if source.damage_found is not False:
+                    screen.drawn = screen.grabs
                 screen.log.append((screen.grabs, hint if screen.hints else None))
                 self.grabs += 1
                 # A hinted grab may be the source's own frame, updated in place.
@@ -537,6 +545,29 @@ class CaptureHub:
             if screen.private:
                 return work(frame, owned, hint)
         return work(frame, False, hint)
+
+    def quiet(self, index: int, cursor: HintCursor) -> bool:
+        """On the loop, without a worker hop: whether a grab of monitor
+        ``index`` now would show this consumer nothing new. True only when
+        its :class:`HintCursor` saw every grab of the monitor whose source
+        took damage (``source.damage_found``; another viewer's grabs that
+        took none it may skip: they found nothing drawn) and the source
+        says nothing was drawn since (``source.damage_pending()`` is False:
+        XDamage's events, no round trip). Any doubt is False: a source that
+        cannot tell, one shared by several monitors (another's grab takes
+        its damage), a grab with damage by another viewer since (that
+        damage is in the log for this one), a hung or still opening source.
+        A consumer skipping another's grabs without damage does not miss
+        what such a grab's own net (a rolling band) found: its next grab's
+        hint is the union since its last, that band included."""
+        screen = self._screens.get(index)
+        if screen is None or screen.hung is not None or not screen.hints:
+            return False
+        source = screen.source
+        if (source is None or cursor.screen != screen.serial or cursor.grab < screen.drawn
+                or cursor.grab > screen.grabs):  # fmt: skip
+            return False
+        return source.damage_pending() is False
 
     async def cursor(self, index: int) -> CursorState | None:
         """The pointer on monitor ``index`` (coordinates of that monitor), or None

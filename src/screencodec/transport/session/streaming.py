@@ -29,6 +29,15 @@ seek point (a history viewer's stream, see docs/recording.md "Seeking"),
 the next delta is encoded after ``restart_streams()`` and the recorder gets
 a copy of the encoder's reference from just before it: its checkpoint.
 
+**Idle.** Once an encode had nothing to send and the encoder holds no
+lossy pixels it would refine, a tick asks the capture hub whether anything was drawn
+since (``CaptureHub.quiet``: XDamage's events, read on the loop, no worker
+hop) and, if not, grabs nothing, unless a keyframe or a monitor switch is
+wanted or :data:`IDLE_NET` s passed since the last grab (the net for damage
+the server never reports). The first change after stillness is grabbed at
+the next tick, as before: an idle 1080p host spent a fifth of a core on 60
+grabs + encodes a second of a screen that did not change.
+
 State: the tick task owns everything here except the flags the receive loop
 sets (``request_keyframe``, ``switch_to``, ``on_receipt``), which the tick
 reads between awaits (one event loop, no lock). The encoder itself is only
@@ -73,6 +82,14 @@ BUDGET_INTERVAL = 1 / 30
 PROBE_BYTES = 12_000
 #: The rate handed to the encoder is updated when it moves by more than this.
 _RATE_STEP = 0.05
+#: While idle (see "Idle" above) a tick grabs at least this often (s) all
+#: the same: the source's rolling band (capture/screen.py, ROLL_GRABS) is
+#: the net for a change the X server draws but XDamage never reports, and
+#: it only moves with grabs. At 60 Hz it swept the screen in 0.27 s; at
+#: this period in ROLL_GRABS * IDLE_NET = 2 s. Slower when idle because at
+#: 1080p each net grab (a 68-row band) and its encode cost what the whole
+#: idle tick did; a change XDamage reports is seen at the next tick as before.
+IDLE_NET = 0.125
 
 
 class Streamer:
@@ -100,6 +117,9 @@ class Streamer:
         self._continued = False  # the last encode was one (worker -> tick)
         self._restart = False  # restart the encoder's streams at the next delta (worker)
         self.empty_skipped = 0  #: unchanged ticks not sent
+        self.idle_skipped = 0  #: ticks that grabbed nothing: nothing was drawn (Idle)
+        self._still = False  # the last encode had nothing to send
+        self._grabbed_at = -1e9  # when the last tick grabbed (monotonic)
         #: Send compact deltas (the viewer declared ``Capabilities.COMPACT``).
         self.compact = False
         #: ... with rect references (kind 28; it declared ``COMPACT_RECTS`` too).
@@ -157,6 +177,12 @@ class Streamer:
                 await self._sleep(min(wait, 0.25))
                 continue
             next_tick = now + cfg.min_interval
+            if (self._still and self.switch_to is None and not self._want_keyframe
+                    and now - self._grabbed_at < IDLE_NET
+                    and link.host.hub.quiet(link.monitor, self._hints)):  # fmt: skip
+                self.idle_skipped += 1
+                continue
+            self._grabbed_at = now
             if self.switch_to is not None:
                 link.watch(self.switch_to)
                 self.switch_to = None
@@ -175,6 +201,9 @@ class Streamer:
                 data = await link.host.hub.grab_hinted_then(link.monitor, self._hints, encode)
             finally:
                 self._keyframe_encoding = False
+            # Still: nothing sent, and nothing lossy left to refine (an
+            # encoder held to a rate may refine in later updates).
+            self._still = data is None and not self.quality.get("lossy_area")
             if data is None:
                 self.empty_skipped += 1
                 continue
