@@ -8,7 +8,10 @@ it without answering" (as a session let in reads "you ended it"), the
 counterpart of what the agent reads ("error: the host's user ended the
 session without answering", walk34; "the host program was stopped before
 its user answered" for SIGTERM; the host's terminal then reads "the host
-program was stopped by SIGTERM before you answered", words51).
+program was stopped by SIGTERM before you answered", words51). The
+question's own line said "closed without an answer: no." (page51): now why
+it closed (/end, Ctrl-C: "you ended the session", "you stopped the host
+program"; "the host program was stopped by SIGTERM"), nothing shared.
 
 A real ``screencodec host`` on a pty, a real terminal ``screencodec view``."""
 
@@ -59,6 +62,12 @@ def test_walk37_host_says_you_ended_it_without_answering(how: str, tmp_path: Pat
                       if how == "SIGTERM" else "you ended it without answering")  # fmt: skip
         assert ended.group(2) == host_reads, host.text
         assert "ended by the host" not in host.text
+        # page51: the question's own line says why it closed, not "no" (as
+        # if the user had answered no), and that nothing was shared.
+        closed = {"/end": "you ended the session", "Ctrl-C": "you stopped the host program",
+                  "SIGTERM": "the host program was stopped by SIGTERM"}[how]  # fmt: skip
+        assert (f"\n*** Question 1 closed without an answer: {closed}; nothing was shared.\n"
+                in host.text[asked.end():]), host.text  # fmt: skip
         assert host.proc.wait(10) is not None
     finally:
         if view is not None and view.poll() is None:

@@ -92,6 +92,7 @@ from screencodec.cli.host_lines import (
     _cannot_come_back,
     _relay_status,
     _told,
+    stopped_words,
 )
 from screencodec.cli.host_signals import _stop_on_signals
 from screencodec.cli.host_start import (
@@ -323,6 +324,9 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
                 if not x_gone:
                     commands.ended.update(host.viewers)  # "ended: you ended it", as /end says
                     commands.stopped_by = stopped[0] if stopped else None  # or by a signal
+                    # A question still open says the host stopped, not "no" (page51).
+                    ui.closing = ui.closing or stopped_words(commands.stopped_by,
+                                                             "you stopped the host program")
                 reason = X_GONE if x_gone else HOST_STOPPED if stopped else ENDED_BY_USER
                 try:
                     await host.disconnect(reason=reason)

@@ -511,6 +511,8 @@ class _Commands(_FileCommands):
         self.told_by_end.update(viewers)
         self.ending = True
         ended = False
+        # A question still open closes saying so, not "no" (page51).
+        closing, self.ui.closing = self.ui.closing, self.ui.closing or "you ended the session"
         try:
             # Returns once their sessions are over (SessionEnded told), or
             # gives up waiting after CLEANUP_WAIT.
@@ -518,6 +520,7 @@ class _Commands(_FileCommands):
             ended = True
         finally:
             self.ending = False
+            self.ui.closing = closing
             if not ended:
                 self._say_after_end()
         # Those still cleaning up (disconnect gave up waiting) get their own

@@ -156,6 +156,14 @@ class TerminalQuestions:
         self.shown: dict[str, str] = {}
         #: The name this terminal gave each peer so far (:meth:`show_as`).
         self._told: dict[str, str] = {}
+        #: Why a question still open closes now, when this side closes it:
+        #: "you stopped the host program" (Ctrl-C), "the host program was
+        #: stopped by SIGTERM", "you ended the session" (/end); set by the
+        #: host's terminal (cli/host.py, host_commands.py). None: a question
+        #: closed without its asker going timed out, a no. page51: its line
+        #: read "closed without an answer: no." of the host stopping, as if
+        #: the user had answered no.
+        self.closing: str | None = None
         try:
             # Start reading now, so lines typed before the first question are
             # seen, and discarded, as typed-ahead (needs the running loop).
@@ -388,7 +396,7 @@ class TerminalQuestions:
                 return yes
             finally:
                 if not answered:
-                    gone = question_gone()
+                    gone = question_gone() or self.closing
                     why = "no" if gone is None else f"{gone}; {nothing}"
                     self.out.write(f"\n*** {label} closed without an answer: {why}.\n")
                     self._unanswered = (asyncio.get_running_loop().time(), number)
