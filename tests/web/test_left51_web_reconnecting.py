@@ -24,6 +24,11 @@ from screencodec.cli.view_ending import LEFT_AWAY
 from .conftest import wait_page
 from .test_web_cli_signals import _URL
 
+#: The page's banner of a view stopped by SIGTERM while it reconnects (page51).
+_STOPPED_AWAY = ("The session has ended: the viewer program (screencodec view --web) was stopped"
+                 " by SIGTERM while reconnecting; the user's computer could not be told, and its"
+                 " user may be told for a minute or more that you can still come back.")
+
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
 def test_leaving_the_web_view_while_it_reconnects_says_the_host_was_not_told(
@@ -51,6 +56,11 @@ def test_leaving_the_web_view_while_it_reconnects_says_the_host_was_not_told(
         last = text[text.index("session ended"):].splitlines()[0]
         stopped = LEFT_AWAY.replace("you left the session", "the viewer was stopped by SIGTERM")
         assert last == f"session ended: {LEFT_AWAY if sig == signal.SIGINT else stopped}", text
+        # The page: the agent's own leaving, or (page51) the program stopped
+        # while reconnecting, the host not told ("You left the session." before).
+        st = wait_page(browser, lambda s: bool(s["ended"]) and s["closed"], what="the end")
+        assert st["banner"] == ("You left the session." if sig == signal.SIGINT else
+                                _STOPPED_AWAY), st  # fmt: skip
     finally:
         if view is not None and view.poll() is None:
             view.kill()

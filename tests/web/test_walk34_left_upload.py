@@ -37,14 +37,29 @@ from .test_page_file_rows import _rows
 from .test_page_resume import _LinkedSession
 
 _CANCELLED = "big.bin cancelled: you left the session before it was all sent"
+#: The same row when a signal stopped the viewer program (page51: it said
+#: "you left the session" to an agent who had not).
+_STOPPED = "big.bin cancelled: the viewer program was stopped by SIGTERM before it was all sent"
+#: How the agent leaves: the page's Leave button, or the viewer program
+#: stopped by SIGTERM (a service manager, a logout: view --web's handler
+#: calls WebViewer.leave with the signal's name, tests/web/test_web_cli_signals.py).
+_HOW = ["Leave", "SIGTERM"]
 #: What came of it, from the viewer's FileCut (walkfix35a): part of the 4 MiB.
 _AMOUNT = re.compile(r" \([\d.]+ [kM]?B of 4\.2 MB had arrived; nothing of it was kept there\)")
 
 
-def _cancelled(rows: list[str]) -> bool:
+def _cancelled(rows: list[str], said: str = _CANCELLED) -> bool:
     """The one row, cancelled, with how much of the file had arrived."""
-    return (len(rows) == 1 and rows[0].startswith(_CANCELLED)
-            and _AMOUNT.fullmatch(rows[0][len(_CANCELLED):]) is not None)  # fmt: skip
+    return (len(rows) == 1 and rows[0].startswith(said)
+            and _AMOUNT.fullmatch(rows[0][len(said):]) is not None)  # fmt: skip
+
+
+def _leave(browser: Any, live: LiveSession, how: str) -> None:
+    """The agent leaves by ``how`` (:data:`_HOW`)."""
+    if how == "Leave":
+        browser.find_element(By.ID, "leave").click()
+    else:
+        live.run(lambda: live.web.leave(stopped_by=how))
 
 
 async def _yes(info: FileOfferInfo) -> bool:
@@ -81,8 +96,9 @@ def _slow_link(live: LiveSession) -> None:
     sender._send = send
 
 
+@pytest.mark.parametrize("how", _HOW)
 def test_walk34_leave_during_an_upload_says_you_cancelled_it(
-    browser: Any, tmp_path: Path
+    browser: Any, tmp_path: Path, how: str
 ) -> None:
     downloads = tmp_path / "downloads"
     downloads.mkdir()
@@ -95,19 +111,21 @@ def test_walk34_leave_during_an_upload_says_you_cancelled_it(
         browser.find_element(By.ID, "file-input").send_keys(str(big))
         wait_page(browser, lambda s: any(r.startswith("big.bin accepted by the host: sending ")
                                          for r in _rows(browser)), what="the file under way")
-        browser.find_element(By.ID, "leave").click()
+        _leave(browser, live, how)
+        said = _CANCELLED if how == "Leave" else _STOPPED
         seen: list[list[str]] = []
         try:
-            wait_page(browser, lambda s: seen.append(_rows(browser)) or _cancelled(seen[-1]),
-                      what=_CANCELLED)  # fmt: skip
+            wait_page(browser, lambda s: seen.append(_rows(browser)) or _cancelled(seen[-1], said),
+                      what=said)  # fmt: skip
         except AssertionError as exc:
             raise AssertionError(f"rows: {seen[-1:]}") from exc
         assert live.result.result(20) == LEFT_HERE
-        assert _cancelled(_rows(browser))
+        assert _cancelled(_rows(browser), said)
 
 
+@pytest.mark.parametrize("how", _HOW)
 def test_walk34_leave_while_the_host_asks_says_you_cancelled_it(
-    browser: Any, tmp_path: Path
+    browser: Any, tmp_path: Path, how: str
 ) -> None:
     """Leave while the host's user is asked about the file: the offer is
     withdrawn by the agent's leaving, no refusal ("not accepted by the
@@ -126,14 +144,17 @@ def test_walk34_leave_while_the_host_asks_says_you_cancelled_it(
         browser.find_element(By.ID, "file-input").send_keys(str(notes))
         asked = "notes.txt waiting for the user"
         wait_page(browser, lambda s: _rows(browser) == [asked], what=asked)
-        browser.find_element(By.ID, "leave").click()
-        said = "notes.txt cancelled: you left the session before the user answered"
+        _leave(browser, live, how)
+        said = "notes.txt cancelled: " + ("you left the session" if how == "Leave" else
+                                          "the viewer program was stopped by SIGTERM"
+                                          ) + " before the user answered"  # fmt: skip
         wait_page(browser, lambda s: _rows(browser) == [said], what=said)
         assert live.result.result(20) == LEFT_HERE
 
 
+@pytest.mark.parametrize("how", _HOW)
 def test_walk34_leave_while_the_page_copies_the_file_says_you_cancelled_it(
-    browser: Any, tmp_path: Path
+    browser: Any, tmp_path: Path, how: str
 ) -> None:
     """Leave while the page still copies a large file to the view process
     (the host's /end then reads "failed: the session ended":
@@ -145,18 +166,19 @@ def test_walk34_leave_while_the_page_copies_the_file_says_you_cancelled_it(
     with _linked_page(browser, config=config) as live:
         browser.find_element(By.ID, "file-input").send_keys(str(big))
         wait_page(browser, lambda s: "uploading " in "".join(_rows(browser)), what="the copy")
-        browser.find_element(By.ID, "leave").click()
+        _leave(browser, live, how)
         wait_page(browser, lambda s: s["ended"] is not None, what="the end")
         wait_page(browser, lambda s: "uploading" not in _rows(browser)[0], timeout=5,
                   what=f"the row to end: {_rows(browser)}")  # fmt: skip
-        assert _rows(browser) == [_CANCELLED]
+        assert _rows(browser) == [_CANCELLED if how == "Leave" else _STOPPED]
         assert live.result.result(20) == LEFT_HERE
 
 
-@pytest.mark.parametrize("left", [True, False])
-def test_walk34_an_upload_the_end_cut_short_says_who_ended_it(left: bool) -> None:
+@pytest.mark.parametrize("left", [True, False, "SIGHUP"])
+def test_walk34_an_upload_the_end_cut_short_says_who_ended_it(left: bool | str) -> None:
     """The bridge alone: an upload whose send met the closed channel, told
-    when the session's end is known (settle)."""
+    when the session's end is known (settle); the agent left, or a signal
+    stopped the viewer program (page51)."""
     from screencodec.web.bridge import WebBridge
 
     sent: list[dict[str, Any]] = []
@@ -165,9 +187,13 @@ def test_walk34_an_upload_the_end_cut_short_says_who_ended_it(left: bool) -> Non
         bridge = WebBridge("Alice")
         bridge.send = sent.append  # type: ignore[method-assign]
         bridge._unsettled[7] = None
-        bridge.settle(left=left)
+        if isinstance(left, str):
+            bridge.stopped_by = left
+        bridge.settle(left=bool(left))
 
     asyncio.run(settled())
     state, text = ("cancelled", "you left the session before it was all sent") if left else (
         "failed", "the session ended")
+    if isinstance(left, str):
+        text = f"the viewer program was stopped by {left} before it was all sent"
     assert sent == [{"t": "file_progress", "id": 7, "state": state, "text": text}]

@@ -4,7 +4,9 @@ the agent's Bye, the page is told the session ended, the page's server
 closes, the terminal's last line says the session ended, the exit status is
 0. SIGTERM (a logout, a supervisor's ``kill``), SIGHUP (the agent's terminal
 window closed, also with the terminal gone) and the first Ctrl-C; before the
-page opened and before the host's user answered too. The last line says
+page opened and before the host's user answered too. The page's banner says
+"You left the session." of the agent's own leaving, and of SIGTERM and
+SIGHUP that the viewer program was stopped, by which (page51). The last line says
 "you left the session" of the agent's own leaving (Ctrl-C, --duration), and
 of SIGTERM and SIGHUP that the viewer was stopped, by which, and whether
 the session had begun (words51: "you left the session" of a service
@@ -99,11 +101,22 @@ def _open_and_accept(browser: Any, host: PtyHost, seen: str, accept: bool = True
         host.type("y")
 
 
-def _page_ended(browser: Any) -> None:
-    """The page shows what it shows when the agent pressed Leave."""
+def _page_ended(browser: Any, sig: int = signal.SIGINT, began: bool = True) -> None:
+    """The page shows what it shows when the agent pressed Leave (Ctrl-C,
+    --duration: the agent's own leaving), or (SIGTERM, SIGHUP) that the
+    viewer program was stopped, by which signal, and whether the session
+    had begun (page51: "You left the session." to an agent who had not)."""
     st = wait_page(browser, lambda s: bool(s["ended"]) and s["closed"], what="the ended page")
-    assert st["ended"] == "the agent left the session", st
-    assert st["banner"] == "You left the session.", st
+    if sig == signal.SIGINT:
+        assert st["ended"] == "the agent left the session", st
+        assert st["banner"] == "You left the session.", st
+        return
+    name = signal.Signals(sig).name
+    assert st["ended"] == f"the viewer was stopped by {name}", st
+    program = "the viewer program (screencodec view --web)"
+    assert st["banner"] == (f"The session has ended: {program} was stopped by {name}." if began
+                            else f"{program.capitalize()} was stopped by {name} before the"
+                            " session began."), st  # fmt: skip
 
 
 def _serves(port: int) -> bool:
@@ -140,7 +153,7 @@ def test_a_signal_leaves_the_session(
     proc.send_signal(sig)
     port = _ended_cleanly(proc, seen, ended(sig))
     host.wait_for(_BYE)
-    _page_ended(browser)
+    _page_ended(browser, sig)
     assert not _serves(port)
 
 
@@ -172,7 +185,7 @@ def test_sighup_with_the_terminal_gone_still_leaves_cleanly(
     proc.send_signal(signal.SIGHUP)
     assert proc.wait(timeout=30) == 0
     host.wait_for(_BYE)
-    _page_ended(browser)
+    _page_ended(browser, signal.SIGHUP)
 
 
 def test_a_signal_before_the_page_opened_ends_cleanly(host: PtyHost, view: View) -> None:
@@ -197,7 +210,7 @@ def test_a_signal_while_the_host_asks_withdraws_the_question(
     proc.send_signal(signal.SIGTERM)
     _ended_cleanly(proc, seen, ended(signal.SIGTERM, began=False))
     host.wait_for(LEFT_ASKED)
-    _page_ended(browser)
+    _page_ended(browser, signal.SIGTERM, began=False)
 
 
 def test_duration_leaves_with_a_bye(browser: Any, host: PtyHost, view: View) -> None:
@@ -229,6 +242,6 @@ def test_a_signal_while_connecting_ends_cleanly(browser: Any) -> None:
             seen += read_until(proc, "connecting to the host")
             proc.send_signal(signal.SIGTERM)
             _ended_cleanly(proc, seen, ended(signal.SIGTERM, began=False))
-            _page_ended(browser)
+            _page_ended(browser, signal.SIGTERM, began=False)
         finally:
             stop(proc)

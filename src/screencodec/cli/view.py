@@ -163,7 +163,8 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
             ended, reason = await _unless_left(run, left, args.duration)
             if not ended:
                 leaving, by = web.viewer, list(left.signals)  # by: none for --duration
-                web.leave()
+                # SIGTERM, SIGHUP: the page says the program was stopped (page51).
+                web.leave(stopped_by=signal.Signals(by[0]).name if by else None)
                 reason = await run if leaving is None else await _saved_first(run, leaving, left)
                 if not left.is_set() and web.viewer is None:  # --duration passed
                     raise _ViewError("no page opened the viewer link in time")

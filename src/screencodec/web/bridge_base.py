@@ -81,6 +81,10 @@ class BridgeBase:
         #: (WebViewer.leave: Ctrl-C, SIGTERM, SIGHUP). Its uploads cut short
         #: are "cancelled", not "failed".
         self.left = False
+        #: The signal that stopped the viewer program ("SIGTERM", "SIGHUP":
+        #: WebViewer.leave), else None: the rows it cut short say the
+        #: program was stopped, not "you left the session" (page51).
+        self.stopped_by: str | None = None
         self._closed = False  # the session is over: the page's words go nowhere
         self.held_back = False
         #: Called with the viewer's refusal when a request for CONTROL was

@@ -36,6 +36,8 @@ from screencodec.web.bridge_words import (
     UPLOAD_LEFT,
     UPLOAD_LEFT_UNANSWERED,
     UPLOAD_STOPPED,
+    UPLOAD_STOPPED_BY,
+    UPLOAD_STOPPED_BY_UNANSWERED,
     UPLOAD_WITHDRAWN,
     _how_much,
 )
@@ -93,7 +95,9 @@ class BridgeUploads(BridgeBase):
         self._told_ended.add(tid)
         cut = self._cuts.get(tid)
         if self.left:
-            why = UPLOAD_LEFT if cut is None else f"{UPLOAD_LEFT} ({_how_much(cut)})"
+            left = UPLOAD_LEFT if self.stopped_by is None else UPLOAD_STOPPED_BY.format(
+                self.stopped_by)  # a signal stopped the program: not the agent's leaving
+            why = left if cut is None else f"{left} ({_how_much(cut)})"
             self._upload_failed(tid, why, "cancelled")
         elif cut is None:
             self._upload_failed(tid, UPLOAD_ENDED)
@@ -205,7 +209,8 @@ class BridgeUploads(BridgeBase):
                 msg["text"] = f"{end} before the host said whether it saved it"
             elif state == "declined" and self.left and outcome.why.endswith(BEFORE_AN_ANSWER):
                 # The agent's own Leave withdrew the offer: no refusal.
-                msg.update(state="cancelled", text=UPLOAD_LEFT_UNANSWERED)
+                msg.update(state="cancelled", text=UPLOAD_LEFT_UNANSWERED if self.stopped_by is None
+                           else UPLOAD_STOPPED_BY_UNANSWERED.format(self.stopped_by))  # fmt: skip
             elif state == "declined" and viewer.link_lost and outcome.why.endswith(
                     BEFORE_AN_ANSWER):  # fmt: skip
                 # The link broke while the host's user was asked: neither a

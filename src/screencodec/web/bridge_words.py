@@ -14,7 +14,8 @@ from screencodec.transport.session.viewer import Viewer
 
 __all__ = ["CONNECTED", "LINK_DOWN", "LINK_LOST", "NOT_ASKED", "TAKES_NONE", "UNANSWERED",
            "UNANSWERED_ENDED", "UNANSWERED_LOST", "UPLOAD_CANCELLED", "UPLOAD_ENDED", "UPLOAD_LEFT",
-           "UPLOAD_LEFT_UNANSWERED", "UPLOAD_PAGE_GONE", "UPLOAD_STOPPED", "UPLOAD_WITHDRAWN",
+           "UPLOAD_LEFT_UNANSWERED", "UPLOAD_PAGE_GONE", "UPLOAD_STOPPED", "UPLOAD_STOPPED_BY",
+           "UPLOAD_STOPPED_BY_UNANSWERED", "UPLOAD_WITHDRAWN",
            "USER_DID_NOT_ACCEPT", "plain_attempt"]  # fmt: skip
 
 #: The page's notice when the host's user did not grant CONTROL: a no and an
@@ -44,6 +45,10 @@ UPLOAD_LEFT = "you left the session before it was all sent"
 #: answers (files41: it said "waiting for the user", nobody there asked).
 TAKES_NONE = "the host said this session that it takes no files"
 UPLOAD_LEFT_UNANSWERED = "you left the session before the user answered"
+#: ... and their words when a signal stopped the viewer program, not the
+#: agent (WebViewer.leave's ``stopped_by``: SIGTERM, SIGHUP; page51).
+UPLOAD_STOPPED_BY = "the viewer program was stopped by {} before it was all sent"
+UPLOAD_STOPPED_BY_UNANSWERED = "the viewer program was stopped by {} before the user answered"
 #: Why an upload the agent cancelled on its row (cancel36) went no further
 #: (state "cancelled"): still copied by the page, asked about at the host,
 #: under way (with how much of it had arrived: its FileCut).

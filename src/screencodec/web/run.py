@@ -47,8 +47,9 @@ from screencodec.web.server import WebServer
 
 __all__ = ["AWAY", "FAILED", "GONE", "LEFT_HERE", "NOT_BACK_IN", "PAGE_NUDGE_AFTER",
            "REAP_EVERY", "REASKED_BANNER", "REASKED_LINE", "REASKED_STATUS", "REFUSALS_QUIET",
-           "REFUSED_LINES", "UNANSWERED", "LostEnd", "WebOptions", "WebViewer", "lost_banner",
-           "not_opened_line", "page_opened", "page_words", "reap_browsers", "telling_refusals"]
+           "REFUSED_LINES", "STOPPED_BY", "STOPPED_TEXT", "UNANSWERED", "LostEnd", "WebOptions",
+           "WebViewer", "lost_banner", "not_opened_line", "page_opened", "page_words",
+           "reap_browsers", "telling_refusals"]
 
 T = TypeVar("T")
 
@@ -262,6 +263,13 @@ class WebViewer:
         self.listening = asyncio.Event()
         self._page_left = False  # the watchdog ended the session: the page stayed away
         self._leaving = asyncio.Event()
+        #: The signal that stopped the viewer program, by name ("SIGTERM",
+        #: "SIGHUP": :meth:`leave`), else None (the agent's own leaving).
+        self.stopped_by: str | None = None
+        #: The session was joined (the page's stop banner says whether it began).
+        self._began = False
+        #: A lost link is being taken up again (no Bye reaches the host).
+        self._away = False
         #: Set when the run ended on a lost link it did not take up again.
         self.lost_end: LostEnd | None = None
 
@@ -277,12 +285,20 @@ class WebViewer:
         not let the agent back in: a refusal."""
         return self.lost_end is not None and self.lost_end.how == "not back in"
 
-    def leave(self) -> None:
+    def leave(self, stopped_by: str | None = None) -> None:
         """Leave the session as the page's Leave button does, whatever the
         run is doing: joined, or while the host's user is being asked, the
         host gets the agent's Bye (a question is withdrawn); the page is told
         the session ended; the server closes. :meth:`run` then returns
-        :data:`LEFT_HERE` (before the page opened, at once)."""
+        :data:`LEFT_HERE` (before the page opened, at once).
+
+        ``stopped_by``: the signal that stopped the viewer program
+        (:data:`STOPPED_BY`: a service manager, a logout, a closed terminal
+        window), not the agent's own leaving (Ctrl-C, --duration): the page
+        says the program was stopped, by which signal, not "You left the
+        session." (page51), and so do the rows of uploads it cut short."""
+        if stopped_by in STOPPED_BY and self.stopped_by is None:
+            self.stopped_by = stopped_by
         self._leaving.set()
 
     async def _unless_leaving(self, aw: Awaitable[T]) -> T:
@@ -354,12 +370,14 @@ class WebViewer:
             if opts.control:
                 asking = asyncio.ensure_future(bridge.ask_control(viewer))
                 asking.add_done_callback(lambda _t: None)
+            self._began = True
             reason = await self._bridge_until_end(viewer, bridge)
             # A lost link (no Bye; the agent's Wi-Fi, a relay restarting) is
             # taken up again with the session's ticket, the host's user not
             # asked again (transport/session/resume.py).
             while viewer.link_lost and viewer.resume_ticket is not None:
                 lost = reason
+                self._away = True
                 bridge.reconnecting()
                 if opts.kept and viewer.host_keeps:
                     # Now, while reconnecting: the page's picture no longer
@@ -397,6 +415,7 @@ class WebViewer:
                     self.lost_end = LostEnd(lost, "failed", why)
                     return self._ended(bridge, f"{lost}{FAILED}{why})",
                                        f"{_LOST_TEXT}; could not reconnect: {why[:200]}.")
+                self._away = False  # reconnected: a Bye reaches the host again
                 held = viewer.level
                 viewer = make(channel, viewer, await bridge.kept_picture())
                 # The host may ask its user again (the session ended meanwhile):
@@ -541,14 +560,25 @@ class WebViewer:
                 with contextlib.suppress(asyncio.CancelledError):
                     await helper
 
-    @staticmethod
-    def _ended(bridge: WebBridge, reason: str, text: str | None = None) -> str:
+    def _ended(self, bridge: WebBridge, reason: str, text: str | None = None) -> str:
         """Tell the page the session ended and why (its banner ``text``, by
         default the reason's words: :func:`_ended_text`); returns ``reason``.
-        The agent's own leaving (:data:`LEFT_HERE`) cancels its uploads."""
+        The agent's own leaving (:data:`LEFT_HERE`) cancels its uploads; a
+        stop by a signal (:meth:`leave`'s ``stopped_by``) is said as such,
+        its ``ended`` message naming the signal (the page's own words for
+        the rows it was still copying: app/main.js)."""
+        stopped = self.stopped_by if reason == LEFT_HERE else None
+        if stopped is not None:
+            bridge.stopped_by = stopped  # before settle: its upload rows' words
         bridge.settle(left=reason == LEFT_HERE)
-        bridge.banner("ended", text or _ended_text(reason))
-        bridge.send({"t": "ended", "reason": fit(reason, 300)})
+        if stopped is None:
+            bridge.banner("ended", text or _ended_text(reason))
+            bridge.send({"t": "ended", "reason": fit(reason, 300)})
+            return reason
+        how = "away" if self._away else "began" if self._began else "before"
+        bridge.banner("ended", STOPPED_TEXT[how].format(stopped))
+        bridge.send({"t": "ended", "reason": f"the viewer was stopped by {stopped}",
+                     "stopped": stopped})  # fmt: skip
         return reason
 
     async def _leave_when_asked(self, viewer: Viewer) -> None:
@@ -556,6 +586,7 @@ class WebViewer:
         await self._leaving.wait()
         if self.bridge is not None:
             self.bridge.left = True  # before the Bye: a file it cuts short was cancelled
+            self.bridge.stopped_by = self.stopped_by  # by a signal: said so (page51)
         with contextlib.suppress(ScreencodecError, OSError):  # the run reads why it ended
             await viewer.bye(LEFT_HERE)
 
@@ -576,6 +607,25 @@ class WebViewer:
 
 class _LeftError(Exception):
     """:meth:`WebViewer.leave` was called before the session was joined."""
+
+
+#: The signals :meth:`WebViewer.leave` is told of by name: those that stop
+#: ``view --web`` (cli/view_signals.ending_signals), the page's schema.js
+#: takes no other in an ``ended`` message's ``stopped``.
+STOPPED_BY = ("SIGTERM", "SIGHUP")
+#: The page's end banner when a signal stopped the viewer program (page51:
+#: it said "You left the session." to an agent who had not): once the
+#: session was joined, before, and while a lost link was being taken up
+#: again (no Bye could reach the host: the terminal says so too,
+#: cli/view_ending.LEFT_AWAY).
+_PROGRAM = "the viewer program (screencodec view --web)"
+STOPPED_TEXT = {
+    "began": f"The session has ended: {_PROGRAM} was stopped by {{}}.",
+    "before": f"{_PROGRAM[0].upper()}{_PROGRAM[1:]} was stopped by {{}} before the session began.",
+    "away": f"The session has ended: {_PROGRAM} was stopped by {{}} while reconnecting; the"
+            " user's computer could not be told, and its user may be told for a minute or more"
+            " that you can still come back.",
+}  # fmt: skip
 
 
 #: Viewer.run's reason when this side closed the channel (viewer.bye).

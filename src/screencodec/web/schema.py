@@ -152,7 +152,9 @@ SERVER_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         # many lines wait for the host's confirmation
         ("chat", "from text", "id state"),
         ("banner", "kind text", ""),
-        ("ended", "reason", ""),
+        # stopped: the signal that stopped the viewer program (SIGTERM, SIGHUP;
+        # web/run.STOPPED_BY), not the agent's own leaving (page51)
+        ("ended", "reason", "stopped"),
         # answered: replayed to a reloaded page once the agent answered
         ("file_offer", "id name size", "answered"),
         # offer: the file_offer (question) this file answers, when known;

@@ -381,9 +381,11 @@ export async function main({ key, base, save }) {
         }
         if (!ui.playback && !(page.level && page.level.view)) ui.setLevel(false, false); // not "Waiting" any more
         // A file the page was still copying goes nowhere now: cancelled
-        // when the agent left (web/run.py LEFT_HERE), else failed.
+        // when the agent left (web/run.py LEFT_HERE) or a signal stopped the
+        // viewer program (its name, checked by schema.js: page51), else failed.
         const left = m.reason === "the agent left the session";
-        const cut = left ? " cancelled: you left the session before it was all sent" : " failed: the session ended";
+        const cut = m.stopped ? ` cancelled: the viewer program was stopped by ${m.stopped} before it was all sent`
+          : left ? " cancelled: you left the session before it was all sent" : " failed: the session ended";
         for (const id of uploads.keys()) ui.uploadRow(id, "", cut, false);
         uploads.clear();
         break;

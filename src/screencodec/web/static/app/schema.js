@@ -48,6 +48,7 @@ const KINDS = {
 // may carry a reason, the upload's name and how much of it went ("sending"), level why control cannot be had
 // and whether the link is being taken up again (reconnecting: app/link.js),
 // notice the host's code and whether it is replayed to a reloaded page (its chat log only), a replayed file_offer the agent's answer,
+// ended the signal that stopped the viewer program (SIGTERM, SIGHUP: not the agent's own leaving),
 // file_received and file_failed the offer they answer (file_received where
 // it is kept in the agent's folder, with --download-dir), the agent's own chat
 // line its number and its state: held, waiting or lost (typed while the link
@@ -59,6 +60,8 @@ const OPTIONAL = {
   level: { unavailable: str(1000), reconnecting: bool },
   notice: { code: int(0, 65535), replayed: bool },
   file_offer: { answered: oneOf("accepted", "declined") },
+  // The signal that stopped the viewer program, not the agent's own leaving (web/run.py STOPPED_BY)
+  ended: { stopped: oneOf("SIGTERM", "SIGHUP") },
   file_received: { offer: int(0, 2 ** 32), saved: str(1000) },
   file_failed: { offer: int(0, 2 ** 32) },
 };
