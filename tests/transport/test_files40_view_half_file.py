@@ -33,7 +33,8 @@ from screencodec.transport.session import messages as m
 from transport.test_host_cli_commands import wait
 from transport.test_small_file_durable import fat
 from transport.test_stopdisk_host import in_order, stalled, state, stop_disk
-from transport.test_stopdisk_view import LEFT, web_view_joined
+from transport.test_stopdisk_view import LEFT as LEFT_ON
+from transport.test_stopdisk_view import web_view_joined
 from transport.test_view_cli_send_screens import PtyView
 
 __all__ = ["fat"]  # the fixture, imported for the FAT test here
@@ -41,6 +42,9 @@ __all__ = ["fat"]  # the fixture, imported for the FAT test here
 WAITING = (r"waiting for the disk to remove what came of notes\.bin \([^)]* of 300 kB\)"
            r" from the host, not received; press Ctrl-C again to leave now: it may then stay"
            r" in the folder as a hidden temporary file\n")  # fmt: skip
+
+#: The view's end line after the Ctrl-C it left on.
+LEFT = LEFT_ON[signal.SIGINT]
 
 
 @pytest.mark.parametrize("then", ["again", "the disk answers"])
