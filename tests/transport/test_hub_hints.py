@@ -221,8 +221,18 @@ class CountingEncoder(ScreenEncoder):
 
 @asynccontextmanager
 async def session(source: Any, viewers: int) -> AsyncIterator[list[Viewer]]:
-    """A Host and ``viewers`` Viewers, each over its own loopback TCP pair."""
-    host = Host(source, consent=allow(), encoder_factory=CountingEncoder)
+    """A Host and ``viewers`` Viewers, each over its own loopback TCP pair,
+    its encoders :class:`CountingEncoder`."""
+    async with hosted(source, viewers, encoder_factory=CountingEncoder) as (_, views):
+        yield views
+
+
+@asynccontextmanager
+async def hosted(source: Any, viewers: int, **host_options: Any
+                 ) -> AsyncIterator[tuple[Host, list[Viewer]]]:  # fmt: skip
+    """A Host of ``source`` (``host_options`` its own) and ``viewers``
+    Viewers, each over its own loopback TCP pair, all let in."""
+    host = Host(source, consent=allow(), **host_options)
     pairs = [await tcp_pair() for _ in range(viewers)]
     serves = [asyncio.ensure_future(host.serve(h)) for h, _, _ in pairs]
     views = [Viewer(v) for _, v, _ in pairs]
@@ -231,7 +241,7 @@ async def session(source: Any, viewers: int) -> AsyncIterator[list[Viewer]]:
         await view.start()
         tasks.append(asyncio.ensure_future(view.run()))
     try:
-        yield views
+        yield host, views
     finally:
         for view in views:
             await view.bye()

@@ -19,10 +19,11 @@ import numpy.typing as npt
 from screencodec.capture import ScreenSource
 from screencodec.capture.screen import ROLL_GRABS
 from screencodec.capture.xvfb import xvfb_xterm
-from screencodec.transport import Host, Viewer, allow
+from screencodec.transport import Host, Viewer
 from screencodec.transport.session.streaming import IDLE_NET
 
-from .helpers import bgr_equal, run, tcp_pair, until
+from .helpers import bgr_equal, run, until
+from .test_hub_hints import hosted
 
 #: Generous: the change is grabbed at the next 1/60 s tick; the rest is
 #: encode, transport and decode on a loaded 2-core machine (the benchmark
@@ -55,24 +56,8 @@ async def session(display: str, viewers: int, opened: list[ScreenSource] | None 
             opened.append(source)
         return source
 
-    host = Host(factory, consent=allow())
-    pairs = [await tcp_pair() for _ in range(viewers)]
-    serves = [asyncio.ensure_future(host.serve(h)) for h, _, _ in pairs]
-    views = [Viewer(v) for _, v, _ in pairs]
-    tasks = []
-    for view in views:
-        await view.start()
-        tasks.append(asyncio.ensure_future(view.run()))
-    try:
+    async with hosted(factory, viewers) as (host, views):
         yield host, views
-    finally:
-        for view in views:
-            await view.bye()
-        await asyncio.gather(*serves, *tasks, return_exceptions=True)
-        await host.close()
-        for _, _, server in pairs:
-            server.close()
-            await server.wait_closed()
 
 
 def _streams(host: Host) -> list[Any]:

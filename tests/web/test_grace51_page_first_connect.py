@@ -26,7 +26,7 @@ from screencodec.transport.connect import host_via_relay
 from screencodec.transport.relay import Relay, RelayLimits
 from transport.helpers import LinkProxy
 
-from .test_newuser2_page_states import _text
+from .test_relay43_page_waits_for_host import statuses_until
 
 T = TypeVar("T")
 
@@ -93,14 +93,7 @@ def test_the_pages_first_connect_as_the_host_blips_ends_in_a_session(browser: An
             proxy.refusing = False  # ... until the page's join waits for it
 
         loop.call(mend())
-        said: list[str] = []
-        deadline = time.monotonic() + 40
-        while not said or said[-1] != "Waiting for the user to accept...":
-            assert time.monotonic() < deadline, said
-            status = _text(browser, "status")
-            if not said or said[-1] != status:
-                said.append(status)
-            time.sleep(0.05)
+        said = statuses_until(browser, "Waiting for the user to accept...")
         assert "Not connected" not in said, said
         assert "no session with that code" not in view.text, view.text
     finally:

@@ -30,6 +30,19 @@ from screencodec.transport.connect import host_via_relay
 from .test_newuser2_page_states import _text
 
 
+def statuses_until(browser: Any, last: str, within: float = 40) -> list[str]:
+    """The page's status line, each different text it showed in turn, until
+    it shows ``last`` (within ``within`` seconds)."""
+    said: list[str] = []
+    deadline = time.monotonic() + within
+    while not said or said[-1] != last:
+        assert time.monotonic() < deadline, said
+        status = _text(browser, "status")
+        if not said or said[-1] != status:
+            said.append(status)
+        time.sleep(0.05)
+    return said
+
 def test_the_page_waits_for_the_customers_host_while_the_directory_recovers(
     browser: Any,
 ) -> None:
@@ -71,14 +84,7 @@ def test_the_page_waits_for_the_customers_host_while_the_directory_recovers(
         hosting = threading.Thread(target=host)
         hosting.start()
         try:
-            said: list[str] = []
-            deadline = time.monotonic() + 40
-            while not said or said[-1] != "Waiting for the user to accept...":
-                assert time.monotonic() < deadline, said
-                status = _text(browser, "status")
-                if not said or said[-1] != status:
-                    said.append(status)
-                time.sleep(0.05)
+            said = statuses_until(browser, "Waiting for the user to accept...")
             assert "Not connected" not in said, said
             assert "no such session code" not in view.text, view.text
         finally:
