@@ -14,6 +14,8 @@ a print then a pause), a module planted in the command's folder does:
 from __future__ import annotations
 
 import ast
+import asyncio
+import contextlib
 import os
 import pty
 import re
@@ -28,9 +30,10 @@ from typing import Any
 
 import pytest
 
+from screencodec.errors import SessionClosedError
 from transport.secure_fixtures import run
 from transport.test_attack_prompts import PtyHost, _credentials, _viewer
-from warm_start import WarmPopen, warm_refusal
+from warm_start import WarmPopen, warm_refusal, warm_run
 
 CLI = [sys.executable, "-m", "screencodec"]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "error"}
@@ -243,12 +246,23 @@ def test_output_and_its_buffering_are_the_same(
     assert (b"\r\n" in seen[1][1]) == (where == "pty")
 
 
-def _asked(host: PtyHost) -> Any:
-    """A viewer let in as far as the host's first question (kept open)."""
+async def _ctrl_c_when_asked(host: PtyHost) -> int:
+    """A viewer let in as far as the host's first question, then the host's
+    Ctrl-C; the viewer reads to the end and closes (in one loop: a channel
+    left to another loop's end was a ResourceWarning in a later test). Where
+    the host's output was at the Ctrl-C."""
     port, code, password = _credentials(host)
-    viewer = run(_viewer(port, code, password, "agent"), timeout=30)
-    host.wait_for(r"Question 1: .*?\[y/N\] ")
-    return viewer
+    channel = await _viewer(port, code, password, "agent")
+    try:
+        await asyncio.to_thread(host.wait_for, r"Question 1: .*?\[y/N\] ")
+        mark = len(host.text)
+        host.proc.send_signal(signal.SIGINT)
+        with contextlib.suppress(SessionClosedError):
+            while True:
+                await channel.recv()
+    finally:
+        await channel.close()
+    return mark
 
 
 def _pty_host(warm: bool, **kwargs: Any) -> PtyHost:
@@ -278,13 +292,10 @@ def test_ctrl_c_at_the_hosts_question_ends_it_alike() -> None:
     ends = []
     for warm in (False, True):
         with _pty_host(warm) as host:
-            viewer = _asked(host)
-            mark = len(host.text)
-            host.proc.send_signal(signal.SIGINT)
+            mark = run(_ctrl_c_when_asked(host), timeout=60)
             status = host.proc.wait(timeout=30)
             host.wait_for("\0EOF", timeout=10)
             ends.append((status, _words(host.text[mark:])))
-            run(viewer.close(), timeout=10)
     assert ends[0] == ends[1], ends
     assert ends[1][0] == 0 and "Stopped." in ends[1][1], ends
 
@@ -356,3 +367,15 @@ def test_a_request_not_plainly_the_same_is_an_exec(tmp_path: Path) -> None:
                                                    {**ENV, "SCREENCODEC_TEST_IDLE": "3"})
     assert "not imported" in warm_refusal([*CLI, "codecs"], ENV)
     assert warm_refusal([*CLI, "host"], ENV) == ""
+
+
+def test_warm_run_is_subprocess_run(tmp_path: Path) -> None:
+    argv = [*CLI, "recordings", "list", str(tmp_path / "none")]
+    assert warm_refusal(argv, ENV) == ""
+    done = [run_(argv, capture_output=True, text=True, env=ENV, timeout=60, check=False)
+            for run_ in (subprocess.run, warm_run)]  # fmt: skip
+    assert done[0].returncode == done[1].returncode != 0
+    assert (done[0].stdout, done[0].stderr) == (done[1].stdout, done[1].stderr)
+    assert done[1].stderr and isinstance(done[1].stderr, str)
+    with pytest.raises(subprocess.CalledProcessError):
+        warm_run(argv, capture_output=True, env=ENV, timeout=60, check=True)

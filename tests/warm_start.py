@@ -50,7 +50,7 @@ import types
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["WarmPopen", "warm_popen", "warm_refusal"]
+__all__ = ["WarmPopen", "warm_popen", "warm_refusal", "warm_run"]
 
 CLI_PREFIX = ["-m", "screencodec"]
 #: The PYTHON* variables a warm child applies itself (the rest: exec).
@@ -255,6 +255,33 @@ def warm_popen(argv: Sequence[str], **popen_kwargs: Any) -> subprocess.Popen[Any
     if exec_only():
         return subprocess.Popen(list(argv), **popen_kwargs)
     return WarmPopen(list(argv), **popen_kwargs)
+
+
+def warm_run(argv: Sequence[str], *, input: Any = None, capture_output: bool = False,
+             timeout: float | None = None, check: bool = False,
+             **popen_kwargs: Any) -> subprocess.CompletedProcess[Any]:  # fmt: skip
+    """:func:`subprocess.run` through :func:`warm_popen` (its body, the same
+    arguments and results)."""
+    if input is not None:
+        popen_kwargs["stdin"] = subprocess.PIPE
+    if capture_output:
+        popen_kwargs["stdout"] = popen_kwargs["stderr"] = subprocess.PIPE
+    with warm_popen(argv, **popen_kwargs) as process:
+        try:
+            stdout, stderr = process.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            process.kill()
+            exc.stdout, exc.stderr = process.communicate()
+            raise
+        except BaseException:
+            process.kill()
+            raise
+        code = process.poll()
+        assert code is not None
+        if check and code:
+            raise subprocess.CalledProcessError(code, process.args, output=stdout,
+                                                stderr=stderr)  # fmt: skip
+    return subprocess.CompletedProcess(process.args, code, stdout, stderr)
 
 
 # --- the zygote ----------------------------------------------------------------
