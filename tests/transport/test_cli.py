@@ -130,7 +130,7 @@ def test_yes_typed_before_the_question_does_not_count() -> None:
         assert host.stdin is not None
         host.stdin.write("y\n")  # typed before any viewer connected, so before any question
         host.stdin.flush()
-        view = subprocess.Popen(
+        view = warm_popen(
             [*CLI, "view", f"127.0.0.1:{port}", "--code", code, "--password", password,
              "--duration", "1"],  # if let in, it ends soon and the asserts below fail
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
@@ -169,7 +169,7 @@ def test_no_answer_is_no(tmp_path: Path) -> None:
 def start_relay(port: int = 0) -> tuple[subprocess.Popen[str], int]:
     """A `screencodec relay` process on 127.0.0.1 (``port`` 0: any free one),
     once it listens; returns it and its port."""
-    relay = subprocess.Popen(
+    relay = warm_popen(
         [*CLI, "relay", "--listen", str(port), "--bind", "127.0.0.1"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV,
     )  # fmt: skip
