@@ -19,6 +19,7 @@ import contextlib
 import os
 import pty
 import re
+import resource
 import select
 import signal
 import subprocess
@@ -367,6 +368,12 @@ def test_a_request_not_plainly_the_same_is_an_exec(tmp_path: Path) -> None:
                                                    {**ENV, "SCREENCODEC_TEST_IDLE": "3"})
     assert "not imported" in warm_refusal([*CLI, "codecs"], ENV)
     assert warm_refusal([*CLI, "host"], ENV) == ""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 30, hard))
+    try:
+        assert warm_refusal([*CLI, "host"], ENV) == "resource limits differ"
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
 
 
 def test_warm_run_is_subprocess_run(tmp_path: Path) -> None:

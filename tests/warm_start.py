@@ -88,6 +88,7 @@ class _Zygote:
         self.read: set[str] = set(profile.get("read", ()))
         self.commands: set[str] = set(profile.get("commands", ()))
         self.problem: str = profile.get("problem", "" if profile else "no profile")
+        self.limits: list[list[int]] = profile.get("limits", [])
         self.lock = threading.Lock()
 
     def refusal(self, argv: Sequence[str], env: Mapping[str, str]) -> str:
@@ -98,6 +99,8 @@ class _Zygote:
             return "not python -m screencodec COMMAND"
         if argv[3] not in self.commands:
             return f"command {argv[3]!r} not imported by the zygote"
+        if _limits() != self.limits:  # a test's setrlimit: an exec inherits it
+            return "resource limits differ"
         for key in set(env) | set(self.env):
             if key in APPLIED:
                 continue
@@ -140,6 +143,14 @@ def warm_refusal(argv: Sequence[str], env: Mapping[str, str] | None = None) -> s
     if exec_only():
         return "SCREENCODEC_TESTS_EXEC=1"
     return _the_zygote().refusal(argv, os.environ if env is None else env)
+
+
+def _limits() -> list[list[int]]:
+    """This process's resource limits (soft, hard), as JSON has them."""
+    import resource
+
+    return [list(resource.getrlimit(getattr(resource, name))) for name in sorted(dir(resource))
+            if name.startswith("RLIMIT_")]  # fmt: skip
 
 
 def _umask() -> int:
@@ -206,7 +217,12 @@ class WarmPopen(subprocess.Popen):  # type: ignore[type-arg]
             except OSError as exc:
                 return f"the request not sent: {exc}"
             theirs.close()  # the zygote's copy is the one the child leaves to it
-            answer = ours.recv(_MAX_REQUEST).decode()
+            ours.settimeout(60)  # a zygote that hangs: an exec, not a hung test
+            try:
+                answer = ours.recv(_MAX_REQUEST).decode()
+            except TimeoutError:
+                return "the zygote did not answer"
+            ours.settimeout(None)
             if not answer.startswith("P"):
                 return f"the zygote did not fork: {answer[1:] or 'gone'}"
             self.pid = int(answer[1:])
@@ -336,7 +352,7 @@ def _prepare() -> tuple[dict[str, Any], list[Any], list[Any]]:
     if whole:
         problem = "os.environ iterated while importing"
     profile = {"env": dict(os.environ), "read": sorted(read), "commands": commands,
-               "problem": problem}  # fmt: skip
+               "problem": problem, "limits": _limits()}  # fmt: skip
     return profile, base, added
 
 
