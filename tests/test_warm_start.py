@@ -386,3 +386,24 @@ def test_warm_run_is_subprocess_run(tmp_path: Path) -> None:
     assert done[1].stderr and isinstance(done[1].stderr, str)
     with pytest.raises(subprocess.CalledProcessError):
         warm_run(argv, capture_output=True, env=ENV, timeout=60, check=True)
+
+
+def test_a_warning_while_the_zygote_imports_makes_every_start_an_exec(tmp_path: Path) -> None:
+    """Under PYTHONWARNINGS=error an exec'd start would fail on it: the zygote
+    says so (its profile's problem) rather than start warm past it. Here a
+    command whose module warns, in a zygote's preparation run on its own."""
+    (tmp_path / "warns_at_import.py").write_text(
+        "import warnings\nwarnings.warn('at import', DeprecationWarning)\n", encoding="utf-8")
+    script = (
+        "import sys, warnings\n"
+        f"sys.path[:0] = [{str(Path(__file__).parent)!r}, {str(tmp_path)!r}]\n"
+        "import warm_start\n"
+        "from screencodec.cli import sessions\n"
+        "sessions.COMMANDS['planted'] = sessions.Command('warns_at_import', '', '')\n"
+        "profile, base, added = warm_start._prepare()\n"
+        "print(profile['problem'])\n"
+        "print(any(f[0] == 'always' and f[2] is Warning for f in warnings.filters))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=True)  # fmt: skip
+    assert done.stdout == "a warning while importing: DeprecationWarning: at import\nFalse\n"

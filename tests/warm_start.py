@@ -323,6 +323,17 @@ def _prepare() -> tuple[dict[str, Any], list[Any], list[Any]]:
             return super().__iter__()
 
     commands = []
+    # A warning while importing is an error in an exec under
+    # PYTHONWARNINGS=error (the tests' ENV) and is printed otherwise: any
+    # at all and every start is an exec, which shows it.
+    warnings = warnings_module()
+    warned: list[str] = []
+    shown = warnings.showwarning
+    warnings.showwarning = lambda message, category, *_: warned.append(
+        f"{category.__name__}: {message}")
+    warnings.filters.insert(0, ("always", None, Warning, None, 0))
+    always = warnings.filters[0]
+    warnings._filters_mutated()
     gc.disable()
     os.environ.__class__ = Recording
     try:
@@ -343,6 +354,9 @@ def _prepare() -> tuple[dict[str, Any], list[Any], list[Any]]:
             commands.append(name)
     finally:
         os.environ.__class__ = environ_class
+        del warnings.filters[next(n for n, f in enumerate(warnings.filters) if f is always)]
+        warnings.showwarning = shown
+        warnings._filters_mutated()
     gc.freeze()
     gc.enable()
     filters = warnings_module().filters
@@ -351,6 +365,8 @@ def _prepare() -> tuple[dict[str, Any], list[Any], list[Any]]:
     problem = "" if kept else "warnings filters replaced"
     if whole:
         problem = "os.environ iterated while importing"
+    if warned:
+        problem = f"a warning while importing: {warned[0]}"
     profile = {"env": dict(os.environ), "read": sorted(read), "commands": commands,
                "problem": problem, "limits": _limits()}  # fmt: skip
     return profile, base, added
