@@ -25,7 +25,6 @@ import asyncio
 import os
 import re
 import signal
-import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -41,6 +40,7 @@ from transport.helpers import OnMonitor, run
 from transport.test_cli import CLI, ENV
 from transport.test_small_file_durable import fat
 from transport.test_stopdisk_host import stalled, state, stop_disk
+from warm_start import warm_run
 
 __all__ = ["fat"]  # the fixture
 
@@ -62,8 +62,8 @@ def _held(real: Callable[[m.Message], Awaitable[None]], daemon: int,
 
 
 def _listed(rec: Path) -> list[str]:
-    done = subprocess.run([*CLI, "recordings", "list", str(rec)], capture_output=True,
-                          text=True, timeout=60, env=ENV, check=False)  # fmt: skip
+    done = warm_run([*CLI, "recordings", "list", str(rec)], capture_output=True,
+                    text=True, timeout=60, env=ENV, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()[1:]
 

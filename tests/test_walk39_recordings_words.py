@@ -7,20 +7,20 @@ were the wrong kind, and a one-word file "... (not enough values to unpack
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from transport.test_cli import CLI, ENV
+from warm_start import warm_run
 
 KIND = "screencodec-auditor-private-v1"
 GONE = "No such file or directory"
 
 
 def _run(cwd: Path, *args: str) -> tuple[int, str]:
-    done = subprocess.run([*CLI, "recordings", *args], capture_output=True, text=True,
-                          timeout=30, env=ENV, cwd=cwd, check=False)  # fmt: skip
+    done = warm_run([*CLI, "recordings", *args], capture_output=True, text=True,
+                    timeout=30, env=ENV, cwd=cwd, check=False)  # fmt: skip
     return done.returncode, done.stderr
 
 

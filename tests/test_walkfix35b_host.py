@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from screencodec.transport.connect import connect_direct
 from transport.test_attack_prompts import CLI, PtyHost
 from transport.test_host_cli_commands import AGENT, Where, session, wait
 from transport.test_walk36_host_let_in_to_nothing import NO_VIEW, NOTHING_ASKED
+from warm_start import warm_run
 
 
 @dataclass
@@ -73,8 +73,8 @@ def test_a_refused_join_ends_in_a_line_that_names_the_agent(refused: _Refused) -
 
 
 def _cli(*words: str) -> str:
-    done = subprocess.run([*CLI, *words], capture_output=True, text=True, timeout=30,
-                          check=False)
+    done = warm_run([*CLI, *words], capture_output=True, text=True, timeout=30,
+                    check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

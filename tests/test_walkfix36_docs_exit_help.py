@@ -7,10 +7,10 @@ list them (the real CLI, in a subprocess)."""
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 from transport.test_cli import CLI, ENV
+from warm_start import warm_run
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 
@@ -20,7 +20,7 @@ def test_each_help_the_exit_status_section_names_lists_the_statuses() -> None:
     named = re.findall(r"`screencodec((?:\s+[a-z]+)*)\s+--help`", intro)
     assert named, intro
     for words in named:
-        done = subprocess.run([*CLI, *words.split(), "--help"], capture_output=True,
-                              text=True, timeout=30, env=ENV, check=False)  # fmt: skip
+        done = warm_run([*CLI, *words.split(), "--help"], capture_output=True,
+                        text=True, timeout=30, env=ENV, check=False)  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert "exit status: 0 " in done.stdout, (words, done.stdout)

@@ -23,6 +23,7 @@ from screencodec.transport import CONTROL, VIEW, Host, HostConfig, Viewer, allow
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import connect_direct, listen_direct
 from screencodec.transport.input import RecordingInjector
+from warm_start import warm_run
 
 from .helpers import until
 
@@ -63,8 +64,8 @@ def test_export_writes_who_had_the_input_as_subtitles(tmp_path: Path) -> None:
     path = _record(tmp_path / "rec")
     mp4, srt = tmp_path / "session.mp4", tmp_path / "session.srt"
     args = ["recordings", "export", str(path), "--mp4", str(mp4), "--srt", str(srt)]
-    done = subprocess.run([*CLI, *args], check=False, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    done = warm_run([*CLI, *args], check=False, capture_output=True, text=True,
+                    timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr  # found: --srt unrecognized, status 2
     assert re.search(rf"^{re.escape(str(srt))}: \d+ subtitles \(who had the input\)$",
                      done.stdout, re.M), done.stdout  # fmt: skip

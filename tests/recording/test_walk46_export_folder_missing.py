@@ -10,10 +10,11 @@ reads or changes it."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from warm_start import warm_run
 
 from .test_walk42_export_srt import CLI, _record
 
@@ -31,8 +32,8 @@ def test_walk46_an_output_in_a_missing_folder_is_refused_first(
         option: str, rec: Path, tmp_path: Path) -> None:  # fmt: skip
     before = rec.stat()
     out = tmp_path / "nothere" / "session.out"
-    done = subprocess.run([*CLI, "recordings", "export", str(rec), option, str(out)],
-                          check=False, capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = warm_run([*CLI, "recordings", "export", str(rec), option, str(out)],
+                    check=False, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 2, done
     assert done.stderr.strip().splitlines()[-1] == (
         f"screencodec recordings export: cannot write {out}: its folder {out.parent}"

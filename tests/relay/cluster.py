@@ -26,6 +26,7 @@ from screencodec.transport.connect import RelayRegistration, host_via_relay
 from screencodec.transport.relay import Relay, RelayLimits
 from screencodec.transport.relay.redis_directory import RedisDirectory
 from transport.helpers import LinkProxy
+from warm_start import warm_popen
 
 T = TypeVar("T")
 REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -126,7 +127,7 @@ class RelayProcess:
 
     def __init__(self, redis: RedisServer, claim_ttl: float, url: str | None = None) -> None:
         self.port = free_port()
-        self.proc = subprocess.Popen(
+        self.proc = warm_popen(
             [sys.executable, "-m", "screencodec", "relay", "--listen",
              str(self.port), "--bind", "127.0.0.1", "--directory", url or redis.url,
              "--advertise", f"127.0.0.1:{self.port}", "--claim-ttl", str(claim_ttl)],

@@ -22,7 +22,6 @@ import hashlib
 import os
 import pty
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -35,6 +34,7 @@ from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect import connect_direct
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.permissions import CONTROL, VIEW
+from warm_start import warm_popen
 
 from .secure_fixtures import run
 
@@ -57,7 +57,7 @@ class PtyHost:
         # in another group of the session, as a shell's job is. Else, under
         # a runner that left the tests' group orphaned (setsid, nohup, CI),
         # the kernel discards a SIGTSTP sent to it (POSIX): no Ctrl-Z.
-        self.proc = subprocess.Popen(
+        self.proc = warm_popen(
             [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
              "--size", "160x120", "--control", "none", *(["--once"] if once else []), *args],
             stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,

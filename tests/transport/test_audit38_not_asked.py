@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
 from pathlib import Path
 
 from screencodec.capture.synthetic import SyntheticDesktop
@@ -25,14 +24,15 @@ from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import connect_direct, listen_direct
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.consent import ConsentRequest, Grant, questions_for
+from warm_start import warm_run
 
 from .helpers import run, until
 from .test_cli import CLI, ENV
 
 
 def _listed(rec: Path) -> list[str]:
-    done = subprocess.run([*CLI, "recordings", "list", str(rec)], capture_output=True,
-                          text=True, timeout=60, env=ENV, check=False)  # fmt: skip
+    done = warm_run([*CLI, "recordings", "list", str(rec)], capture_output=True,
+                    text=True, timeout=60, env=ENV, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()[1:]
 

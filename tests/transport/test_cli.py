@@ -14,6 +14,7 @@ from pathlib import Path
 from PIL import Image
 
 from screencodec.cli.sessions import add_subcommands
+from warm_start import warm_popen
 
 CLI = [sys.executable, "-m", "screencodec"]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "error"}
@@ -22,7 +23,7 @@ ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "error"}
 def start_host(
     *extra: str, where: tuple[str, ...] = ("--listen", "0", "--bind", "127.0.0.1")
 ) -> tuple[subprocess.Popen[str], str, str, int]:
-    host = subprocess.Popen(
+    host = warm_popen(
         [*CLI, "host", *where, "--source", "synthetic",
          "--size", "320x240", "--control", "none", "--once", *extra],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -73,7 +74,7 @@ def leave_once_shown(view: subprocess.Popen[bytes], shown: str) -> str:
 def view_until_shown(host: subprocess.Popen[str], args: list[str], shown: str) -> str:
     """``screencodec view ARGS`` let in by ``host``'s user, left once its line
     matches ``shown``: all it printed."""
-    view = subprocess.Popen([*CLI, "view", *args], stdout=subprocess.PIPE,
+    view = warm_popen([*CLI, "view", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=ENV)  # fmt: skip
     try:
         answer_when_asked(host)
@@ -129,7 +130,7 @@ def test_yes_typed_before_the_question_does_not_count() -> None:
         assert host.stdin is not None
         host.stdin.write("y\n")  # typed before any viewer connected, so before any question
         host.stdin.flush()
-        view = subprocess.Popen(
+        view = warm_popen(
             [*CLI, "view", f"127.0.0.1:{port}", "--code", code, "--password", password,
              "--duration", "1"],  # if let in, it ends soon and the asserts below fail
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
@@ -168,7 +169,7 @@ def test_no_answer_is_no(tmp_path: Path) -> None:
 def start_relay(port: int = 0) -> tuple[subprocess.Popen[str], int]:
     """A `screencodec relay` process on 127.0.0.1 (``port`` 0: any free one),
     once it listens; returns it and its port."""
-    relay = subprocess.Popen(
+    relay = warm_popen(
         [*CLI, "relay", "--listen", str(port), "--bind", "127.0.0.1"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV,
     )  # fmt: skip

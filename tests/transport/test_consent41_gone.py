@@ -22,7 +22,6 @@ import json
 import os
 import re
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -38,6 +37,7 @@ from screencodec.transport.session.consent import (
 from screencodec.transport.session.endreasons import AGENT_LEFT, LINK_LOST
 from screencodec.transport.session.events import PermissionChanged, SessionEnded
 from screencodec.transport.session.permissions import ConsentRequest, Grant
+from warm_start import warm_run
 
 from .helpers import ended_lost, run, typing_pipe, until
 from .test_attack_prompts import PtyHost, _credentials
@@ -147,8 +147,8 @@ def test_a_question_withdrawn_as_its_agent_left_says_why() -> None:
 def _audit(path: Path, tmp: Path) -> list[dict[str, object]]:
     """The audit log of one recording, as ``screencodec recordings export`` writes it."""
     log = tmp / f"{path.stem}.jsonl"
-    done = subprocess.run([*CLI, "recordings", "export", str(path), "--log", str(log)],
-                          check=False, capture_output=True, env=ENV, timeout=60)  # fmt: skip
+    done = warm_run([*CLI, "recordings", "export", str(path), "--log", str(log)],
+                    check=False, capture_output=True, env=ENV, timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stderr.decode()
     return [json.loads(line) for line in log.read_text().splitlines()]
 

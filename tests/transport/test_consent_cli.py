@@ -14,14 +14,15 @@ from screencodec.errors import SessionClosedError
 from screencodec.transport.connect import connect_direct
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.permissions import VIEW
+from warm_start import warm_run
 
 from .secure_fixtures import run
 from .test_attack_prompts import CLI, PtyHost, _credentials, _next_of
 
 
 def _start_error(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, "host", "--source", "synthetic", "--control", "none", *args],
-                          capture_output=True, text=True, timeout=60, check=False)
+    return warm_run([*CLI, "host", "--source", "synthetic", "--control", "none", *args],
+                    capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_listening_on_a_port_in_use_is_one_line() -> None:

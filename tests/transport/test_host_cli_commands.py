@@ -11,7 +11,6 @@ import asyncio
 import os
 import pty
 import re
-import subprocess
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -24,6 +23,7 @@ from screencodec.transport.connect import connect_direct
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.events import FrameDecoded, PermissionChanged
 from screencodec.transport.session.sidechannels import FileOfferInfo
+from warm_start import warm_popen
 
 from .secure_fixtures import run
 from .test_attack_prompts import CLI, PtyHost, _can_control, _credentials, _next_of, _viewer
@@ -38,7 +38,7 @@ class LongHost(PtyHost):
     def __init__(self, *args: str) -> None:
         master, slave = pty.openpty()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(
+        self.proc = warm_popen(
             [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
              "--size", "160x120", "--control", "none", *args],
             stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,

@@ -33,6 +33,7 @@ from screencodec.transport.session import messages as m
 from screencodec.transport.session.events import SessionEnded
 from screencodec.transport.session.permissions import VIEW
 from screencodec.transport.session.refusal import HOST_FAILED
+from warm_start import warm_run
 
 from .secure_fixtures import FAST
 from .test_cli import CLI, ENV
@@ -71,9 +72,9 @@ def test_a_host_ending_the_session_in_the_failure_words_is_an_end_not_an_error(
         try:
             assert host.stdout is not None
             port, code, password = host.stdout.readline().split()
-            out = subprocess.run([*CLI, "view", f"127.0.0.1:{port}", "--code", code,
-                                  "--password", password], capture_output=True, text=True,
-                                 timeout=60, env=ENV, check=False)  # fmt: skip
+            out = warm_run([*CLI, "view", f"127.0.0.1:{port}", "--code", code,
+                           "--password", password], capture_output=True, text=True,
+                           timeout=60, env=ENV, check=False)  # fmt: skip
             ended = host.stdout.readline().strip()
         finally:
             host.kill()

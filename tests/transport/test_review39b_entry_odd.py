@@ -8,13 +8,13 @@ brackets and failed in the resolver ('Name or service not known')."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 
 import pytest
 
 import screencodec
 from screencodec.transport import allow, share, view
 from screencodec.transport.session.permissions import VIEW
+from warm_start import warm_run
 
 from .test_cli import CLI, ENV
 
@@ -53,11 +53,11 @@ def test_attack_an_ipv6_address_in_brackets_is_dialled_and_listened_on() -> None
 def test_attack_the_cli_reads_an_odd_port_and_an_ipv6_address() -> None:
     """The same at ``screencodec view``: '²' was argparse's 'invalid address
     value'; '[::1]:1' was 'cannot reach [::1]:1: name or service not known'."""
-    done = subprocess.run([*CLI, "view", "127.0.0.1:\u00b2", *CREDS], capture_output=True,
-                          text=True, env=ENV, timeout=30, check=False)  # fmt: skip
+    done = warm_run([*CLI, "view", "127.0.0.1:\u00b2", *CREDS], capture_output=True,
+                    text=True, env=ENV, timeout=30, check=False)  # fmt: skip
     assert done.returncode == 2
     assert done.stderr.splitlines()[-1] == (
         "screencodec view: error: argument HOST:PORT: expected HOST:PORT, not '127.0.0.1:\u00b2'")
-    done = subprocess.run([*CLI, "view", "[::1]:1", *CREDS], capture_output=True, text=True,
-                          env=ENV, timeout=30, check=False)  # fmt: skip
+    done = warm_run([*CLI, "view", "[::1]:1", *CREDS], capture_output=True, text=True,
+                    env=ENV, timeout=30, check=False)  # fmt: skip
     assert "nothing listens at ::1:1 (connection refused)" in done.stdout + done.stderr

@@ -13,6 +13,7 @@ import subprocess
 import pytest
 
 from screencodec.cli.main import Exit
+from warm_start import warm_run
 
 from .test_attack_prompts import PtyHost, _credentials
 from .test_cli import CLI, ENV
@@ -21,8 +22,8 @@ from .test_view_cli_ux import another, read_until, stop, viewer
 
 
 def _view(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, "view", *args], capture_output=True, text=True, env=ENV,
-                          timeout=60, check=False)  # fmt: skip
+    return warm_run([*CLI, "view", *args], capture_output=True, text=True, env=ENV,
+                    timeout=60, check=False)  # fmt: skip
 
 
 def _last_line(text: str) -> str:

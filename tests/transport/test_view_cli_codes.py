@@ -11,6 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from warm_start import warm_run
+
 from .test_cli import CLI, ENV
 
 NOT_A_CODE = "error: that is not a session code: 9 digits, like 123 456 789\n"
@@ -19,9 +21,9 @@ NOT_A_PASSWORD = ("error: that is not a session password: 8 letters and digits, 
 
 
 def _view(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, "view", *args], capture_output=True, text=True, timeout=60,
-                          env=ENV, stdin=subprocess.DEVNULL, check=False,
-                          start_new_session=True)  # no terminal a prompt could wait on
+    return warm_run([*CLI, "view", *args], capture_output=True, text=True, timeout=60,
+                    env=ENV, stdin=subprocess.DEVNULL, check=False,
+                    start_new_session=True)  # no terminal a prompt could wait on
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from Xlib.protocol import rq
 from screencodec.capture import list_monitors
 from screencodec.capture.xvfb import private_xvfb
 from screencodec.cli.main import main as cli_main
+from warm_start import warm_popen
 
 from .test_attack_prompts import PtyHost, _credentials
 from .test_cli import CLI, ENV
@@ -45,8 +46,8 @@ class PtyView(PtyHost):
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         master, slave = pty.openpty()
-        self.proc = subprocess.Popen([*CLI, "view", *args], stdin=slave, stdout=slave,
-                                     stderr=slave, env=env or ENV, close_fds=True)  # fmt: skip
+        self.proc = warm_popen([*CLI, "view", *args], stdin=slave, stdout=slave,
+                               stderr=slave, env=env or ENV, close_fds=True)  # fmt: skip
         self._collect(master, slave)
 
     def leave(self) -> int:

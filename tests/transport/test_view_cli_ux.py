@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from warm_start import warm_popen, warm_run
+
 from .test_attack_prompts import PtyHost, _credentials
 from .test_cli import CLI, ENV
 
@@ -59,8 +61,8 @@ def viewer(*args: str, stdin: int | None = None,
     """``screencodec view ARGS`` with its output piped (and its input, with
     ``stdin=subprocess.PIPE``: the agent typing), its environment ``ENV``
     with ``env`` added."""
-    return subprocess.Popen([*CLI, "view", *args], stdin=stdin, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env={**ENV, **(env or {})})  # fmt: skip
+    return warm_popen([*CLI, "view", *args], stdin=stdin, stdout=subprocess.PIPE,
+                      stderr=subprocess.PIPE, env={**ENV, **(env or {})})  # fmt: skip
 
 
 async def let_in_and_send(host: Any, view: subprocess.Popen[bytes], path: object) -> None:
@@ -132,8 +134,8 @@ def test_says_it_waits_for_the_host_user_before_the_answer(host: PtyHost) -> Non
 
 def start_relay() -> tuple[subprocess.Popen[bytes], int]:
     """``screencodec relay`` on a free loopback port; returns it and the port."""
-    relay = subprocess.Popen([*CLI, "relay", "--listen", "0", "--bind", "127.0.0.1"],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=ENV)  # fmt: skip
+    relay = warm_popen([*CLI, "relay", "--listen", "0", "--bind", "127.0.0.1"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=ENV)  # fmt: skip
     seen = read_until(relay, re.compile(r"relay listening on 127\.0\.0\.1:\d+\D"))
     found = re.search(r"relay listening on 127\.0\.0\.1:(\d+)", seen)
     assert found, seen
@@ -149,8 +151,8 @@ def another(code: str) -> str:
 def refused(*args: str, status: int = 1) -> str:
     """Run a viewer that must fail with exit code ``status`` (1: an error;
     3: refused, cli.main.Exit); returns its stderr."""
-    run = subprocess.run([*CLI, "view", *args, "--duration", "1"], capture_output=True,
-                         text=True, timeout=60, env=ENV, check=False)  # fmt: skip
+    run = warm_run([*CLI, "view", *args, "--duration", "1"], capture_output=True,
+                   text=True, timeout=60, env=ENV, check=False)  # fmt: skip
     assert run.returncode == status, (run.stdout, run.stderr)
     assert "granted" not in run.stdout
     return run.stderr

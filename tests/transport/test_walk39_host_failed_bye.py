@@ -21,6 +21,7 @@ from screencodec.capture import FrameSource, SyntheticDesktop
 from screencodec.errors import SessionClosedError
 from screencodec.transport import allow, share, view
 from screencodec.transport.session.refusal import HOST_FAILED
+from warm_start import warm_run
 
 from .secure_fixtures import FAST
 from .test_cli import CLI, ENV
@@ -77,9 +78,9 @@ def test_walk39_a_host_failing_mid_session_is_an_error_at_the_agent(tmp_path: Pa
         try:
             assert host.stdout is not None
             port, code, password = host.stdout.readline().split()
-            view = subprocess.run([*CLI, "view", f"127.0.0.1:{port}", "--code", code,
-                                   "--password", password], capture_output=True, text=True,
-                                  timeout=60, env=ENV, check=False)  # fmt: skip
+            view = warm_run([*CLI, "view", f"127.0.0.1:{port}", "--code", code,
+                            "--password", password], capture_output=True, text=True,
+                            timeout=60, env=ENV, check=False)  # fmt: skip
             ended = host.stdout.readline().strip()
         finally:
             host.kill()

@@ -15,6 +15,8 @@ from __future__ import annotations
 import subprocess
 import time
 
+from warm_start import warm_run
+
 from .test_cli import CLI, ENV, answer_when_asked, start_host, stop
 from .test_view_cli_ux import read_until
 
@@ -46,8 +48,8 @@ def test_the_terminal_views_duration_counts_from_being_let_in() -> None:
 
 
 def test_view_help_says_what_duration_counts() -> None:
-    run = subprocess.run([*CLI, "view", "--help"], capture_output=True, text=True, env=ENV,
-                         timeout=60, check=True)  # fmt: skip
+    run = warm_run([*CLI, "view", "--help"], capture_output=True, text=True, env=ENV,
+                   timeout=60, check=True)  # fmt: skip
     text = " ".join(run.stdout.split())
     assert ("--duration S leave S seconds after the host's user let you in (with --web: S"
             " seconds after the start, the page's opening and the user's answer included)"

@@ -10,11 +10,11 @@ real CLI reads the files."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 from screencodec.recording import Recorder
 from screencodec.transport import VIEW
+from warm_start import warm_run
 
 from .helpers import run
 from .test_cli import CLI, ENV
@@ -22,9 +22,9 @@ from .test_resume import _granted, _lose, _Setup
 
 
 def _events(path: Path, out: Path) -> list[dict[str, object]]:
-    done = subprocess.run([*CLI, "recordings", "play", str(path), "--at", "0", "--out",
-                           str(out), "--events"], capture_output=True, text=True, timeout=60,
-                          env=ENV, check=False)  # fmt: skip
+    done = warm_run([*CLI, "recordings", "play", str(path), "--at", "0", "--out",
+                    str(out), "--events"], capture_output=True, text=True, timeout=60,
+                    env=ENV, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
