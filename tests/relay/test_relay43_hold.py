@@ -48,6 +48,17 @@ async def _viewer_answer(port: int, code: str, source: str) -> tuple[int, bytes]
         writer.close()
 
 
+def relay_view(port: int, creds: SessionCredentials) -> tuple[subprocess.Popen[str], _Output]:
+    """``screencodec view --relay 127.0.0.1:PORT`` of ``creds``' session, and
+    what it prints (stdout and stderr together), read as it comes."""
+    view = subprocess.Popen(
+        [*CLI, "view", "--relay", f"127.0.0.1:{port}", "--code", creds.code,
+         "--password", creds.password],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, env=ENV)  # fmt: skip
+    return view, _Output(view)
+
+
 def _after_a_heartbeat(redis_server: RedisServer, code: str) -> None:
     """Return right after the holding relay renewed ``code``'s claim (its
     PTTL went up): its next heartbeat is a whole claim_ttl / 3 away."""
@@ -75,12 +86,7 @@ def test_view_waits_for_the_customers_host_while_the_directory_recovers(
         client = redis.Redis.from_url(redis_server.url)
         client.set("screencodec:recovering", "1", px=15_000)
         client.close()
-        view = subprocess.Popen(
-            [*CLI, "view", "--relay", f"127.0.0.1:{relay.port}", "--code", creds.code,
-             "--password", creds.password],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, env=ENV)  # fmt: skip
-        seen = _Output(view)
+        view, seen = relay_view(relay.port, creds)
         line = seen.wait_for(r"[^\n]*waiting for the customer's host[^\n]*\n", 30).group(0)
         said = re.fullmatch(
             rf"the relay 127\.0\.0\.1:{relay.port} is waiting for the customer's host to"

@@ -23,7 +23,6 @@ import asyncio
 import os
 import re
 import signal
-import subprocess
 import time
 
 import redis
@@ -33,11 +32,11 @@ from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.framing import FrameType, read_frame
 from screencodec.transport.relay import ROLE_HOST_CONTROL, ROLE_VIEWER
 from screencodec.transport.relay.protocol import encode_open, parse_recovering
-from transport.test_cli import CLI, ENV, stop
-from transport.test_relay_notice import _Output
+from transport.test_cli import stop
 
 from .cluster import RedisServer, RelayProcess, registered_host, run, two_relays
 from .test_failover42_host_moves import FAST
+from .test_relay43_hold import relay_view
 
 #: The words (protocol.DIRECTORY_UNAVAILABLE, HOST_NOT_BACK_YET) as a
 #: viewer of any version reads them: bytes 1-199 of the REFUSE's body.
@@ -90,12 +89,7 @@ def test_view_waits_while_redis_is_stopped_and_connects_to_the_host_on_the_other
                     os.kill(redis_pid, signal.SIGSTOP)
                     stopped = True
                     t0 = time.monotonic()
-                    view = subprocess.Popen(
-                        [*CLI, "view", "--relay", f"127.0.0.1:{b.port}", "--code", creds.code,
-                         "--password", creds.password],
-                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                        stderr=subprocess.STDOUT, text=True, env=ENV)  # fmt: skip
-                    seen = _Output(view)
+                    view, seen = relay_view(b.port, creds)
                     line = await asyncio.to_thread(
                         seen.wait_for, r"[^\n]*session directory[^\n]*\n", 20)
                     said = re.fullmatch(
@@ -208,12 +202,7 @@ def test_words51_the_second_wait_line_says_the_time_left_of_the_one_minute(
         os.kill(redis_pid, signal.SIGSTOP)
         stopped = True
         t0 = time.monotonic()
-        view = subprocess.Popen(
-            [*CLI, "view", "--relay", f"127.0.0.1:{relay.port}", "--code", creds.code,
-             "--password", creds.password],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, env=ENV)  # fmt: skip
-        seen = _Output(view)
+        view, seen = relay_view(relay.port, creds)
         first = seen.wait_for(r"cannot reach its session directory[^\n]*, up to (\d+) s\n", 20)
         t1 = time.monotonic()
         time.sleep(8.0)
