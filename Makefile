@@ -36,6 +36,9 @@ debug: $(STAMP)
 # fresh clone of e9ec4146, 4,966 tests: 6 processes, make test 989 s (tests
 # 879 s, the 2 cores 10% idle); the same tree with 8, tests 864 s and two
 # timing tests failed under the load (test_file_pacing, linkbench/test_steps): 6 stays.
+# Stop 51, fresh clones, 5,011 tests, 6 processes: make test 982 s (tests
+# 881) with every CLI start an exec; 902 s (tests 795) with the warm
+# starter (tests/warm_start.py), the same machine 17 minutes later.
 #
 # The slowest files go first (tests/slow_first.py, in collection order;
 # --no-loadscope-reorder keeps xdist from ordering files by their number of
