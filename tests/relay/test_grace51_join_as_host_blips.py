@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import secrets
 import time
+from collections.abc import AsyncIterator
 
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.framing import FrameType, RefuseCode
@@ -66,6 +67,18 @@ async def _closed(relay: Relay) -> None:
             await writer.wait_closed()
 
 
+@contextlib.asynccontextmanager
+async def _relay(limits: RelayLimits | None = None) -> AsyncIterator[tuple[Relay, str, bytes]]:
+    """A started relay, a session code and its host's secret; at the end the
+    relay closed, then every connection the test opened."""
+    relay = Relay() if limits is None else Relay(limits=limits)
+    await relay.start()
+    try:
+        yield relay, SessionCredentials().code, secrets.token_bytes(16)
+    finally:
+        await _closed(relay)
+
+
 async def _host(relay: Relay, code: str, secret: bytes) -> _Stream:
     """A host's control connection, registered (RELAY_OK read)."""
     reader, writer = await _open(relay, ROLE_HOST_CONTROL, code, secret)
@@ -90,10 +103,7 @@ async def _attach(relay: Relay, code: str, reader: asyncio.StreamReader) -> asyn
 
 def test_grace51_a_join_whose_host_resets_under_it_is_paired_once_the_host_is_back() -> None:
     async def main() -> int:
-        relay = Relay()
-        await relay.start()
-        code, secret = SessionCredentials().code, secrets.token_bytes(16)
-        try:
+        async with _relay() as (relay, code, secret):
             h_reader, h_writer = await _host(relay, code, secret)
             v_reader, v_writer = await _open(relay, ROLE_VIEWER, code, _NO_TAG)
             ftype, _ = await first_frame(h_reader)
@@ -106,18 +116,13 @@ def test_grace51_a_join_whose_host_resets_under_it_is_paired_once_the_host_is_ba
             v_writer.close()
             data.close()
             return relay.stats.held_for_host
-        finally:
-            await _closed(relay)
 
     assert run(main(), 30) == 1
 
 
 def test_grace51_a_first_join_just_after_its_host_reset_is_paired_once_the_host_is_back() -> None:
     async def main() -> None:
-        relay = Relay()
-        await relay.start()
-        code, secret = SessionCredentials().code, secrets.token_bytes(16)
-        try:
+        async with _relay() as (relay, code, secret):
             _, h_writer = await _host(relay, code, secret)
             await _lost(relay, code, h_writer)
             # main: "no such session code" at once.
@@ -129,8 +134,6 @@ def test_grace51_a_first_join_just_after_its_host_reset_is_paired_once_the_host_
             assert answer == FrameType.RELAY_OK, body
             v_writer.close()
             data.close()
-        finally:
-            await _closed(relay)
 
     run(main(), 30)
 
@@ -146,11 +149,8 @@ def test_grace51_a_host_that_does_not_come_back_is_told_within_the_hold() -> Non
     test_relayend_host_gone.py)."""
 
     async def main() -> list[tuple[int, str, float]]:
-        relay = Relay(limits=RelayLimits(lost_hold=_HOLD))
-        await relay.start()
-        code, secret = SessionCredentials().code, secrets.token_bytes(16)
         told = []
-        try:
+        async with _relay(RelayLimits(lost_hold=_HOLD)) as (relay, code, secret):
             h_reader, h_writer = await _host(relay, code, secret)
             v_reader, _ = await _open(relay, ROLE_VIEWER, code, _NO_TAG)
             await first_frame(h_reader)  # RELAY_INCOMING
@@ -168,8 +168,6 @@ def test_grace51_a_host_that_does_not_come_back_is_told_within_the_hold() -> Non
             assert ftype == FrameType.REFUSE
             told.append((body[0], body[1:].decode().strip(), time.monotonic() - lost_at))
             return told
-        finally:
-            await _closed(relay)
 
     (why, words, after), (why2, words2, after2) = run(main(), 30)
     assert why == why2 == RefuseCode.UNKNOWN_SESSION
@@ -185,10 +183,7 @@ def test_grace51_one_address_holds_no_more_joins_than_it_may_have_pending() -> N
     next is told at once, as before."""
 
     async def main() -> tuple[int, bytes, float]:
-        relay = Relay(limits=RelayLimits(lost_hold=20.0))
-        await relay.start()
-        code, secret = SessionCredentials().code, secrets.token_bytes(16)
-        try:
+        async with _relay(RelayLimits(lost_hold=20.0)) as (relay, code, secret):
             _, h_writer = await _host(relay, code, secret)
             await _lost(relay, code, h_writer)
             for n in range(1, 5):
@@ -199,8 +194,6 @@ def test_grace51_one_address_holds_no_more_joins_than_it_may_have_pending() -> N
             ftype, body = await first_frame(v_reader)
             assert ftype == FrameType.REFUSE
             return body[0], body[1:], time.monotonic() - began
-        finally:
-            await _closed(relay)
 
     why, words, after = run(main(), 30)
     assert why == RefuseCode.UNKNOWN_SESSION
@@ -215,10 +208,7 @@ def test_grace51_a_host_that_released_its_code_is_not_waited_for() -> None:
     from screencodec.transport.relay.protocol import RELAY_RELEASE
 
     async def main() -> tuple[int, float]:
-        relay = Relay(limits=RelayLimits(lost_hold=20.0))
-        await relay.start()
-        code, secret = SessionCredentials().code, secrets.token_bytes(16)
-        try:
+        async with _relay(RelayLimits(lost_hold=20.0)) as (relay, code, secret):
             h_reader, h_writer = await _host(relay, code, secret)
             v_reader, _ = await _open(relay, ROLE_VIEWER, code, _NO_TAG)
             await first_frame(h_reader)  # RELAY_INCOMING
@@ -227,8 +217,6 @@ def test_grace51_a_host_that_released_its_code_is_not_waited_for() -> None:
             ftype, _ = await first_frame(v_reader)
             assert ftype == FrameType.REFUSE
             return relay.stats.held_for_host, time.monotonic() - began
-        finally:
-            await _closed(relay)
 
     held, after = run(main(), 30)
     assert held == 0 and after < 2.0
