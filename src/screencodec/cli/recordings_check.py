@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
     from screencodec.recording import RecordingReader
+    from screencodec.recording.parts import Claim, Listed
     from screencodec.recording.reader import VerifyReport
     from screencodec.recording.sign import Pins
 
@@ -80,6 +81,7 @@ def _when(unix: float) -> str:
 
 def _list(args: argparse.Namespace) -> int:
     from screencodec.recording import RecordingReader
+    from screencodec.recording.parts import Listed, claim
     from screencodec.recording.retention import being_written
     from screencodec.transport.channel.display import safe_text
 
@@ -116,14 +118,18 @@ def _list(args: argparse.Namespace) -> int:
                 refused = _refused(meta) if state == "complete" else ""
                 if refused:
                     state, who = "refused", f"{who}  {refused}"
+                size = path.stat().st_size
                 line = (f"{_when(r.start_unix):21} {r.duration:8.1f}s "
-                        f"{path.stat().st_size:>10}  {r.signer_id or '-':16}  {state:9} {who}")
-                rows.append(_Row(path.name, sid, line, _earlier_of(r) if meta else None))
+                        f"{size:>10}  {r.signer_id or '-':16}  {state:9} {who}")
+                listed = Listed(path, meta.get("session_id") if meta else None, r.signer_id,
+                                size)  # fmt: skip
+                rows.append(_Row(path.name, sid, line, claim(r) if meta else None, listed))
         except (ScreencodecError, OSError) as exc:
             rows.append(_Row(path.name, "", f"unreadable {safe_text(path.name, 255)}: "
                                             f"{safe_text(exc, 300)}"))  # fmt: skip
+    parts = _parts(rows)
     for row in rows:
-        print(row.text(_parts(rows)))
+        print(row.text(parts))
     if not rows:  # walk46: the header alone said nothing of it (stderr: the table stays one)
         print(f"no recordings in {safe_text(args.directory, 300)} (no *.screc file there)",
               file=sys.stderr)  # fmt: skip
@@ -134,13 +140,18 @@ def _list(args: argparse.Namespace) -> int:
 
 
 class _Row:
-    """A line of ``list``: a recording, and the file it resumes (a resumed
-    link's: docs/recording.md "A resumed link"). walk45: a resumed link's
-    recording read as a session of its own, with its own id; it is shown
-    as a part of its session, under the session's (its first part's) id."""
+    """A line of ``list``: a recording, and what it says it resumes (a
+    resumed link's: docs/recording.md "A resumed link"). walk45: a resumed
+    link's recording read as a session of its own, with its own id; it is
+    shown as a part of its session, under the session's (its first part's)
+    id, when its claim checks out against the file it names (rec52: a
+    crafted file naming another session's took that session's id)."""
 
-    def __init__(self, name: str, sid: str, line: str, earlier: str | None = None) -> None:
-        self.name, self.sid, self.line, self.earlier = name, sid, line, earlier
+    def __init__(self, name: str, sid: str, line: str, said: Claim | None = None,
+                 listed: Listed | None = None) -> None:  # fmt: skip
+        self.name, self.sid, self.line, self.said, self.listed = name, sid, line, said, listed
+        self.missing = False  # the file it names is not in this folder
+        self.refuted = ""  # why its claim does not check out ("": it does, or none)
 
     def text(self, parts: dict[str, tuple[_Row, int, int]]) -> str:
         from screencodec.transport.channel.display import safe_text
@@ -149,27 +160,57 @@ class _Row:
             return f"{'?':14} {'?':21} {'?':>9} {'?':>10}  {self.line}"
         first, n, of = parts.get(self.name, (self, 1, 1))
         part = ""
-        if first.earlier is not None:  # its session's start is not here
-            part = (f"  a later part (its link was lost and resumed) of the session of"
-                    f" {safe_text(first.earlier, 255)}, not in this folder")  # fmt: skip
+        if first.missing and first.said is not None:  # its session's start is not here
+            part = (f"  a later part (its link was lost and resumed{_unproven(self)}) of the"
+                    f" session of {safe_text(first.said.file, 255)}, not in this folder"
+                    )  # fmt: skip
         elif of > 1:
-            part = f"  part {n} of {of}" + (" (its link was lost and resumed)" if n > 1 else "")
+            part = f"  part {n} of {of}" + (
+                f" (its link was lost and resumed{_unproven(self)})" if n > 1 else "")
+        if self.refuted and self.said is not None:
+            part += (f"  its claim to resume the session of {safe_text(self.said.file, 255)}"
+                     f" does NOT check out: {self.refuted}")  # fmt: skip
         return f"{first.sid:14} {self.line}{part}  {safe_text(self.name, 255)}"
+
+
+def _unproven(row: _Row) -> str:
+    """What a later part's row adds of what its claim cannot prove."""
+    said = row.said
+    if said is None:
+        return ""
+    words = "" if said.signer is not None else "; unsigned, so not proven"
+    if said.named.get("bytes") is None and not row.missing:
+        words += "; the part before it named without its size (not complete when named)"
+    return words
 
 
 def _parts(rows: list[_Row]) -> dict[str, tuple[_Row, int, int]]:
     """Each recording's first part here (its session's id is that one's),
     its part's number, and how many parts of its session are here (rows
-    in order of start: an earlier part started before)."""
+    in order of start: an earlier part started before). A row is a part
+    of the session of the file it names only when its claim checks out
+    against that file (:func:`~screencodec.recording.parts.refuted`); else
+    it starts a session of its own, and says why."""
+    from screencodec.recording.parts import refuted
+
     first: dict[str, tuple[_Row, int]] = {}
-    here = {row.name for row in rows}
+    here = {row.name: row for row in rows}
     for row in rows:
-        if row.earlier in here and row.earlier not in first:
+        said, before = row.said, None
+        if said is not None and said.file not in here:
+            # Nothing here to check it against but its own signature.
+            row.refuted = refuted(said, None)
+            row.missing = not row.refuted
+        elif said is not None and said.file not in first:
             # It names a recording here that did not start before it (itself,
             # a cycle: crafted, review45): no resumed link's chain, and the
             # file is in this folder. Shown as a session's start.
-            row.earlier = None
-        before = first.get(row.earlier) if row.earlier is not None else None
+            row.said = None
+        elif said is not None:
+            listed = here[said.file].listed
+            row.refuted = ("that file does not read" if listed is None
+                           else refuted(said, listed))  # fmt: skip
+            before = None if row.refuted else first[said.file]
         first[row.name] = (before[0], before[1] + 1) if before else (row, 1)
     count: dict[str, int] = {}
     for root, _n in first.values():
@@ -179,7 +220,8 @@ def _parts(rows: list[_Row]) -> dict[str, tuple[_Row, int, int]]:
 
 def _earlier_of(reader: RecordingReader) -> str | None:
     """The file name of the recording ``reader``'s resumes; None when it
-    resumes none, or its log does not read."""
+    resumes none, or its log does not read (what ``prune`` says of a kept
+    part whose start it deleted: a claim, not checked)."""
     from screencodec.recording.reader import _RECORDING_NAME, earlier_named
 
     try:

@@ -776,6 +776,26 @@ class RecordingReader:
             start_unix=self.start_unix, resumes=resumes, chain_broken=broken,
         )  # fmt: skip
 
+    def signs(self, n: int) -> bool:
+        """Whether the first SIGNATURE chunk after chunk ``n`` is the
+        signature of the host key the HEADER names over the file's bytes
+        before it (chunk ``n`` among them): that key's holder wrote chunk
+        ``n``. Only that prefix is hashed (``list`` asks it of a resumed
+        link's consent event, near the start), not the whole file as
+        :meth:`verify` does; False for an unsigned recording."""
+        sigs = self.index.signatures
+        k = bisect.bisect_right(sigs, n)
+        if self.signer is None or k == len(sigs):
+            return False
+        last = self.index.chunks[sigs[k]]
+        prefix = hashlib.sha256(MAGIC)
+        try:
+            for h in self.index.chunks[: last.index]:
+                prefix.update(self._raw(h))
+            return not self._bad_signature(last, self._plain(last), prefix.digest(), 0)
+        except (DecodeError, IntegrityError):
+            return False
+
     def _resumes(self) -> tuple[str, bool]:
         """:func:`earlier_check` of the earlier file this recording names
         (a resumed link's), and whether the chain is broken; "" when it
