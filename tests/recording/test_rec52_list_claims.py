@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from screencodec.recording import RecordingReader, generate_host_keypair
+from screencodec.recording import RecordingReader, generate_host_keypair, generate_keypair
 from screencodec.recording.format import ChunkFlags, ChunkType
 from screencodec.recording.reader import file_digest
 from screencodec.recording.sign import HostSigner
@@ -76,6 +76,28 @@ def test_a_real_signed_session_resumed_once_lists_as_its_two_parts(
     assert one.split()[0] == two.split()[0] == _session_id(first)[:12], (one, two)
     assert one.endswith(f"  part 1 of 2  {first.name}"), one
     assert two.endswith(f"  part 2 of 2 (its link was lost and resumed)  {second.name}"), two
+
+
+def test_a_real_sealed_and_signed_session_lists_as_its_parts_with_the_key(
+    tmp_path: Path,
+) -> None:
+    """Sealed, the claim is in the sealed log (read with --key) and the
+    host's signature over it is over the ciphertext: it checks all the same."""
+    generate_keypair(tmp_path / "aud.key", tmp_path / "aud.pub")
+    generate_host_keypair(tmp_path / "desk.key", tmp_path / "desk.pub")
+    first, second = _session(tmp_path / "rec", 2, auditor=tmp_path / "aud.pub",
+                             signer=tmp_path / "desk.key")  # fmt: skip
+    done = cli("list", tmp_path / "rec", "--key", tmp_path / "aud.key")
+    no_traceback(done)
+    one, two = done.stdout.splitlines()[1:]
+    assert one.split()[0] == two.split()[0] == _session_id_sealed(first, tmp_path), (one, two)
+    assert one.endswith(f"  part 1 of 2  {first.name}"), one
+    assert two.endswith(f"  part 2 of 2 (its link was lost and resumed)  {second.name}"), two
+
+
+def _session_id_sealed(path: Path, home: Path) -> str:
+    with RecordingReader(path, private_key=home / "aud.key") as r:
+        return str(r.meta()["session_id"])[:12]
 
 
 def test_a_part_signed_by_another_key_is_a_session_of_its_own(
