@@ -1,7 +1,10 @@
 """words52: ``view --web`` stopped by SIGTERM or SIGHUP, as the host's
 user and the page tell it. The host's terminal reads that the agent's
 viewer program was stopped, by which signal (it read "the agent left the
-session", the words of the agent's own leaving). The page's Leave pressed just before the signal
+session", the words of the agent's own leaving). The page's stats panel
+shows no figure once the session has ended (it showed the last "sent: 47
+fps" and "RTT: 0.8 ms" until its next second, then "0 fps" each second as
+if the session went on). The page's Leave pressed just before the signal
 is the end, not the stop: the host, the terminal and the page tell one
 story (the host read "the agent left the session" while the terminal and
 the page said the viewer was stopped by SIGTERM).
@@ -34,6 +37,8 @@ from .test_web_cli_signals import (  # noqa: F401 (the fixtures)
 )
 
 _STATS = "return document.getElementById('stats').innerText"
+#: A figure of a running session: "shown: 53 fps", "sent: 47 fps, 187 kbit/s".
+_FIGURE = re.compile(r"\d+ fps|\d+ kbit/s|\d+(\.\d+)? ms")
 
 
 def _joined(browser: Any, host: PtyHost, view: View) -> tuple[Any, str]:  # noqa: F811
@@ -48,15 +53,22 @@ def _joined(browser: Any, host: PtyHost, view: View) -> tuple[Any, str]:  # noqa
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
-def test_a_stop_is_told_to_the_host(
+def test_a_stop_is_told_to_the_host_and_the_figures_go(
         browser: Any, host: PtyHost, view: View,  # noqa: F811
         sig: signal.Signals) -> None:  # fmt: skip
     proc, seen = _joined(browser, host, view)
     proc.send_signal(sig)
+    wait_page(browser, lambda s: bool(s["ended"]), what="the ended page")
+    shown = browser.execute_script(_STATS)
+    assert _FIGURE.search(shown) is None, shown  # found: "sent: 47 fps, 187 kbit/s"
+    assert "RTT:      -" in shown.splitlines(), shown
     _ended_cleanly(proc, seen, f"session ended: the viewer was stopped by {sig.name}")
     host.wait_for(host_ended(sig))
     assert "the agent left" not in host.text, host.text
     _page_ended(browser, sig)
+    time.sleep(1.5)  # the panel's next second: still none (found: "shown: 0 fps, ...")
+    shown = browser.execute_script(_STATS)
+    assert _FIGURE.search(shown) is None, shown
 
 
 #: What each side says after the page's Leave, and after a SIGTERM.
