@@ -239,7 +239,8 @@ def test_the_audit_says_a_first_yes_that_came_too_late_granted_nothing(tmp_path:
 @pytest.mark.parametrize("how", ["leaves", "is lost"])
 def test_an_agent_gone_while_asked_is_not_told_as_a_session_that_ended(how: str) -> None:
     """The customer is asked (Question 1) and the agent goes: its view
-    stopped by SIGTERM (its Bye) or killed (no Bye). The question's own
+    left by Ctrl-C (its Bye; SIGTERM is told as a stop since words52:
+    test_words52_viewer_stopped) or killed (no Bye). The question's own
     line says why it closed, then one line says nothing was shared; before,
     "closed without an answer: no." and "session with ... ended: the agent
     left the session"."""
@@ -251,7 +252,7 @@ def test_an_agent_gone_while_asked_is_not_told_as_a_session_that_ended(how: str)
                       "--name", "Alice")  # fmt: skip
         asked = host.wait_for(r"Question 1: .*?\[y/N\] ")
         read_until(view, "waiting for the host's user to accept")
-        view.send_signal(signal.SIGTERM if how == "leaves" else signal.SIGKILL)
+        view.send_signal(signal.SIGINT if how == "leaves" else signal.SIGKILL)
         view.communicate(timeout=30)
         gone = AGENT_LEFT if how == "leaves" else LINK_LOST
         told = host.wait_for(rf"'Alice' \(127\.0\.0\.1:\d+\): {gone} before you answered;"

@@ -4,7 +4,8 @@ closed) leave the session as the first Ctrl-C does: the host's side reads the
 agent's Bye, --snapshot is written, the exit status is 0; the end line says
 the viewer was stopped, by which signal, and whether the session had begun
 (words51: it said "you left the session", the agent's own words for their
-Ctrl-C, of a service manager's stop). Real ``host`` (on
+Ctrl-C, of a service manager's stop), and the host's terminal reads that the
+agent's viewer program was stopped (words52: "the agent left the session"). Real ``host`` (on
 a pty) and ``view`` processes on loopback: one host without ``--once``
 serves every test's view (time50b), each test reading the host's terminal
 from its own mark and waiting for its session's end there before the next."""
@@ -30,6 +31,15 @@ from .test_view_cli_ux import read_until, stop, viewer
 
 #: What the host's terminal says when the agent left with a Bye.
 _BYE = r"ended: the agent left the session\n"
+
+
+def host_ended(sig: signal.Signals) -> str:
+    """What the host's terminal says of the agent's Bye after ``sig``:
+    Ctrl-C is the agent's leaving; SIGTERM, SIGHUP stopped its viewer
+    program (words52: "the agent left the session")."""
+    if sig == signal.SIGINT:
+        return _BYE
+    return rf"ended: the agent's viewer program was stopped by {sig.name}\n"
 #: The view's end line when the agent left (Ctrl-C, --duration).
 LEFT = "session ended: you left the session"
 
@@ -46,16 +56,16 @@ def ended(sig: signal.Signals, began: bool = True) -> str:
     return LEFT if sig == signal.SIGINT else stopped(sig, began)
 
 
-def _left_asked(number: int) -> str:
+def _left_asked(number: int, sig: signal.Signals = signal.SIGINT) -> str:
     """What the host's terminal says when the agent left while its user was
     asked question ``number`` (consent41: "session ... ended" of a session
-    that never took place)."""
-    return (rf"\n\*\*\* Question {number} closed without an answer: the agent left; nothing"
-            r" was shared\.\n[^\n]*: the agent left before you answered; nothing was shared\n")
+    that never took place); after SIGTERM, SIGHUP, that the agent's viewer
+    program was stopped (words52)."""
+    gone = ("the agent left" if sig == signal.SIGINT
+            else f"the agent's viewer program was stopped by {sig.name}")  # fmt: skip
+    return (rf"\n\*\*\* Question {number} closed without an answer: {gone}; nothing"
+            rf" was shared\.\n[^\n]*: {gone} before you answered; nothing was shared\n")
 
-
-#: ... the first question of a host (tests/web/test_web_cli_signals.py's).
-LEFT_ASKED = _left_asked(1)
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +112,7 @@ def test_a_signal_leaves_the_session_and_writes_the_snapshot(
         assert stopped(sig) in out.decode().splitlines(), out.decode()
         assert f"snapshot written to {snap}" in out.decode()
         _assert_snapshot(snap)
-        host.wait_for(_BYE, mark)
+        host.wait_for(host_ended(sig), mark)
     finally:
         if view is not None:
             stop(view)
@@ -141,7 +151,7 @@ def test_sighup_with_the_terminal_gone_still_leaves_cleanly(
         view.send_signal(signal.SIGHUP)
         assert view.wait(timeout=30) == 0
         _assert_snapshot(snap)
-        host.wait_for(_BYE, mark)
+        host.wait_for(host_ended(signal.SIGHUP), mark)
     finally:
         for fd in (master, slave):
             if fd >= 0:
@@ -189,7 +199,7 @@ def test_a_signal_while_the_host_asks_withdraws_the_question(
         out, err = view.communicate(timeout=30)
         assert view.returncode == 0, (view.returncode, err.decode())
         assert out.decode().splitlines()[-1] == ended(sig, began=False)
-        host.wait_for(_left_asked(number), mark)
+        host.wait_for(_left_asked(number, sig), mark)
     finally:
         if view is not None and view.poll() is None:
             stop(view)

@@ -4,7 +4,9 @@ the agent's Bye, the page is told the session ended, the page's server
 closes, the terminal's last line says the session ended, the exit status is
 0. SIGTERM (a logout, a supervisor's ``kill``), SIGHUP (the agent's terminal
 window closed, also with the terminal gone) and the first Ctrl-C; before the
-page opened and before the host's user answered too. The page's banner says
+page opened and before the host's user answered too. The host's terminal
+reads that the agent left, or (SIGTERM, SIGHUP) that the agent's viewer
+program was stopped, by which signal (words52). The page's banner says
 "You left the session." of the agent's own leaving, and of SIGTERM and
 SIGHUP that the viewer program was stopped, by which (page51). The last line says
 "you left the session" of the agent's own leaving (Ctrl-C, --duration), and
@@ -29,7 +31,7 @@ from typing import Any
 import pytest
 from tests.transport.test_attack_prompts import PtyHost, _credentials
 from tests.transport.test_cli import CLI, ENV
-from tests.transport.test_view_cli_signals import LEFT_ASKED, ended
+from tests.transport.test_view_cli_signals import _left_asked, ended, host_ended
 from tests.transport.test_view_cli_ux import read_until, stop
 
 from .conftest import wait_page
@@ -152,7 +154,7 @@ def test_a_signal_leaves_the_session(
     wait_page(browser, lambda s: s["applied"] >= 1, what="a picture in the page")
     proc.send_signal(sig)
     port = _ended_cleanly(proc, seen, ended(sig))
-    host.wait_for(_BYE)
+    host.wait_for(host_ended(sig))  # SIGTERM, SIGHUP: not "the agent left" (words52)
     _page_ended(browser, sig)
     assert not _serves(port)
 
@@ -184,7 +186,7 @@ def test_sighup_with_the_terminal_gone_still_leaves_cleanly(
     terminal[0] = -1
     proc.send_signal(signal.SIGHUP)
     assert proc.wait(timeout=30) == 0
-    host.wait_for(_BYE)
+    host.wait_for(host_ended(signal.SIGHUP))
     _page_ended(browser, signal.SIGHUP)
 
 
@@ -209,7 +211,7 @@ def test_a_signal_while_the_host_asks_withdraws_the_question(
     _open_and_accept(browser, host, seen, accept=False)
     proc.send_signal(signal.SIGTERM)
     _ended_cleanly(proc, seen, ended(signal.SIGTERM, began=False))
-    host.wait_for(LEFT_ASKED)
+    host.wait_for(_left_asked(1, signal.SIGTERM))
     _page_ended(browser, signal.SIGTERM, began=False)
 
 

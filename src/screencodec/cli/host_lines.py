@@ -26,7 +26,9 @@ from screencodec.transport.session.endreasons import (
     NO_REQUEST,
     NO_VIEW_ASKED,
     REQUEST_WAIT,
+    VIEWER_LEFT,
     refused_words,
+    viewer_stopped,
 )
 from screencodec.transport.session.events import ChatDelivery
 from screencodec.transport.session.input_gate import ignored_words
@@ -113,7 +115,7 @@ _GRAB_FAILED = re.compile(r" \(grabbing .*? on display ('[^']*') failed")
 #: A link's end by its viewer's Bye (session/link.py), and what ``view``
 #: says in it when its agent leaves (Ctrl-C, --duration, the page's Leave).
 _BYE = "viewer said bye"
-_LEFT = "the agent left the session"
+_LEFT = VIEWER_LEFT
 
 
 def _in_users_words(reason: str) -> str:
@@ -134,6 +136,10 @@ def _in_users_words(reason: str) -> str:
         said = reason.removeprefix(_BYE).removeprefix(": ")
         if not said or said == _LEFT:
             return _LEFT if said else "the agent left"
+        if viewer_stopped(said) is not None:  # word for word, one of two signals' names
+            # words52: a signal stopped the agent's viewer program (a service
+            # manager, a logout, a closed window): not the agent's leaving.
+            return said
         return f"the agent left, saying: {safe_text(said, 200)}"
     grab = _GRAB_FAILED.match(reason, len(SCREEN_GONE)) if reason.startswith(SCREEN_GONE) else None
     if grab is None:  # "(the screen did not answer within 10 s)" is said as it is
@@ -165,7 +171,8 @@ def _left_unanswered(reason: str, asked: bool) -> str | None:
     else it waited its turn): no session took place, so none "ended"
     (consent41). None for any other end (said as a session's end)."""
     if reason == _BYE or reason.startswith(_BYE + ": "):
-        gone = AGENT_LEFT
+        said = reason.removeprefix(_BYE).removeprefix(": ")
+        gone = said if viewer_stopped(said) is not None else AGENT_LEFT  # words52
     elif reason.startswith("viewer gone"):
         gone = LINK_LOST
     else:

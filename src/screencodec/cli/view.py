@@ -78,6 +78,7 @@ from screencodec.cli.view_connect import (
 from screencodec.cli.view_ending import (
     LEFT,
     LEFT_AWAY,
+    _bye_words,
     _end_status,
     _left_words,
     _lost_link,
@@ -87,7 +88,7 @@ from screencodec.cli.view_ending import (
     _yours,
     ended_words,
 )
-from screencodec.cli.view_signals import _leave_on_signals, _saved_first, _unless_left
+from screencodec.cli.view_signals import _leave_on_signals, _Left, _saved_first, _unless_left
 from screencodec.cli.view_status import (
     _OVERSLEPT,
     _SILENCE_CHECK,
@@ -168,7 +169,9 @@ async def _web_main(args: argparse.Namespace, password: str) -> int:
                 reason = await run if leaving is None else await _saved_first(run, leaving, left)
                 if not left.is_set() and web.viewer is None:  # --duration passed
                     raise _ViewError("no page opened the viewer link in time")
-                if reason == LEFT_HERE:  # Ctrl-C, SIGTERM, SIGHUP: not the page's Leave
+                # Ctrl-C, SIGTERM, SIGHUP: not the page's Leave, unless it
+                # was pressed first (its Bye went: words52).
+                if reason == LEFT_HERE and not web.page_left_first:
                     # SIGTERM, SIGHUP: stopped, not "you left" (words51). While
                     # the link was being taken up again no Bye reached the
                     # host: said, and the agent's leaving is no lost link
@@ -223,7 +226,7 @@ async def _view_main(args: argparse.Namespace, password: str,
         joined, level = await _unless_left(viewer.start(VIEW), left, cancel=True)
         if not joined:
             with contextlib.suppress(ScreencodecError, OSError):
-                await viewer.bye("the agent left the session")
+                await viewer.bye(_bye_words(left.signals))  # left, or stopped (words52)
             return _left_before_joining(args, left.signals)
         # Joined; a Ctrl-C that came as the host said yes leaves at once (_watch).
         print(f"connected to {channel.peer}, granted: {level}", flush=True)
@@ -315,7 +318,7 @@ async def _view_main(args: argparse.Namespace, password: str,
     return Exit.REFUSED if turned_away else _end_status(hint, lost=lost, failed=failed)
 
 
-async def _watch(viewer: Viewer, task: asyncio.Future[str], left: asyncio.Event,
+async def _watch(viewer: Viewer, task: asyncio.Future[str], left: _Left,
                  until: float | None) -> str:  # fmt: skip
     """Wait for the joined session (``task``: its ``viewer.run()``) to end,
     the person to leave or ``until`` (``--duration``) to pass; returns why
@@ -324,7 +327,7 @@ async def _watch(viewer: Viewer, task: asyncio.Future[str], left: asyncio.Event,
     try:
         ended, reason = await _unless_left(task, left, timeout)
         if not ended:  # --duration passed, Ctrl-C, SIGTERM or SIGHUP
-            await viewer.bye("the agent left the session")
+            await viewer.bye(_bye_words(left.signals))  # left, or stopped (words52)
             await task
             return LEFT
     except ProtocolError:

@@ -28,11 +28,12 @@ from screencodec.cli.view_ending import (
     _AWAY_WORDS,
     LEFT,
     LEFT_AWAY,
+    _bye_words,
     _no_answer,
     _not_taken_up,
     _plain,
 )
-from screencodec.cli.view_signals import _unless_left
+from screencodec.cli.view_signals import _Left, _unless_left
 from screencodec.errors import (
     AccessRefusedError,
     AuthenticationError,
@@ -336,7 +337,7 @@ def _ended_meanwhile(exc: BaseException, reason: str) -> _Over | None:
 
 
 async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason: str,
-                  left: asyncio.Event) -> Viewer | _Over:  # fmt: skip
+                  left: _Left) -> Viewer | _Over:  # fmt: skip
     """Connect again after a lost link and resume the session with its
     ticket; the new viewer, or why the session ended after all."""
     from screencodec.transport.connect.reconnect import (
@@ -385,7 +386,7 @@ async def _rejoin(args: argparse.Namespace, password: str, lost: Viewer, reason:
         return _Over(f"{_plain(reason)}; not taken up again: {safe_text(exc, 200)}", lost=True)
     if not joined:
         with contextlib.suppress(ScreencodecError, OSError):
-            await viewer.bye("the agent left the session")
+            await viewer.bye(_bye_words(left.signals))  # left, or stopped (words52)
         return _Over(LEFT, lost=False)
     # Not "back in the session" yet: the host's hello, which run() reads
     # next, says whether it took the session up (the conversation tells it).

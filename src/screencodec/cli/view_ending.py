@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from screencodec.cli.main import Exit
 from screencodec.decoder import too_large
 from screencodec.transport.channel.display import safe_text
+from screencodec.transport.session.endreasons import VIEWER_LEFT, VIEWER_STOPPED
 from screencodec.transport.session.resume import MOVED
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ __all__ = [
     "TAKEN_OVER",
     "_AWAY_WORDS",
     "_LOST",
+    "_bye_words",
     "_end_status",
     "_left_words",
     "_lost_link",
@@ -105,6 +107,18 @@ LEFT_AWAY = ("you left the session while reconnecting: the host could not be tol
 LEFT_IN_PAGE = "you left the session (Leave in the web page)"
 #: What follows "while reconnecting" in :data:`LEFT_AWAY` and its words for a signal.
 _NOT_TOLD = LEFT_AWAY.removeprefix("you left the session while reconnecting")
+
+
+def _bye_words(signals: list[int]) -> str:
+    """What the agent's Bye tells the host, by the signals that made the
+    viewer leave (``_Left.signals``, the first counted): the agent left
+    (Ctrl-C; none: ``--duration``), or SIGTERM, SIGHUP stopped the viewer
+    program (words52: the host's user read "the agent left the session" of
+    a service manager's stop)."""
+    sig = signals[0] if signals else None
+    if sig in (signal.SIGTERM, signal.SIGHUP):
+        return VIEWER_STOPPED.format(signal.Signals(sig).name)
+    return VIEWER_LEFT
 
 
 def _left_words(signals: list[int], *, began: bool = True, away: bool = False) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from screencodec.transport.session.endreasons import VIEWER_LEFT
 from screencodec.transport.session.permissions import CONTROL
 from screencodec.web.bridge_base import HISTORY, _answer
 from screencodec.web.bridge_control import BridgeControl
@@ -188,7 +189,7 @@ class BridgePage(BridgeControl, BridgeUploads):
                     task.add_done_callback(functools.partial(self._upload_over, msg["id"]))
         elif kind == "bye":
             self.left = True
-            self._spawn(viewer.bye("the agent left the session"))  # the Leave button
+            self._spawn(viewer.bye(VIEWER_LEFT))  # the Leave button
 
     def _on_kept(self, msg: dict[str, Any]) -> None:
         """The page's answer to the ask of the same number; an answer to an

@@ -33,6 +33,7 @@ from screencodec.transport.connect.reconnect import (
     reconnecting_line,
     refused,
 )
+from screencodec.transport.session.endreasons import VIEWER_LEFT, VIEWER_STOPPED
 from screencodec.transport.session.events import SessionEnded, SessionRejoined, Subscription
 from screencodec.transport.session.kept import KeptPicture
 from screencodec.transport.session.permissions import VIEW, Permission
@@ -55,7 +56,7 @@ T = TypeVar("T")
 
 #: Why the run ended when the agent left: the page's Leave button, or
 #: :meth:`WebViewer.leave` (the terminal's Ctrl-C, SIGTERM, SIGHUP, --duration).
-LEFT_HERE = "the agent left the session"
+LEFT_HERE = VIEWER_LEFT
 
 
 @dataclass
@@ -266,6 +267,9 @@ class WebViewer:
         #: The signal that stopped the viewer program, by name ("SIGTERM",
         #: "SIGHUP": :meth:`leave`), else None (the agent's own leaving).
         self.stopped_by: str | None = None
+        #: The page's Leave was pressed before :meth:`leave` was called: the
+        #: run's end is the agent's own leaving, whatever stopped the program.
+        self.page_left_first = False
         #: The session was joined (the page's stop banner says whether it began).
         self._began = False
         #: A lost link is being taken up again (no Bye reaches the host).
@@ -297,7 +301,13 @@ class WebViewer:
         window), not the agent's own leaving (Ctrl-C, --duration): the page
         says the program was stopped, by which signal, not "You left the
         session." (page51), and so do the rows of uploads it cut short."""
-        if stopped_by in STOPPED_BY and self.stopped_by is None:
+        if self.bridge is not None and self.bridge.left and not self._leaving.is_set():
+            # The page's Leave came first: its Bye went, the host read "the
+            # agent left the session"; a stop right after it is not told as
+            # the end (words52: the page and the terminal said "stopped by
+            # SIGTERM" of a session the agent had left with Leave).
+            self.page_left_first = True
+        elif stopped_by in STOPPED_BY and self.stopped_by is None:
             self.stopped_by = stopped_by
         self._leaving.set()
 
@@ -520,7 +530,7 @@ class WebViewer:
         except _LeftError:
             # The host's user is being asked: the Bye withdraws the question.
             with contextlib.suppress(ScreencodecError, OSError):
-                await viewer.bye(LEFT_HERE)
+                await viewer.bye(self._bye_words())
             bridge.status("Not connected")
             return self._ended(bridge, LEFT_HERE)
         except ConsentDeniedError as exc:
@@ -585,10 +595,21 @@ class WebViewer:
         """Say the agent's Bye once :meth:`leave` is called (the run then ends)."""
         await self._leaving.wait()
         if self.bridge is not None:
+            if self.bridge.left and self.stopped_by is not None:
+                # The page's Leave came as the signal did, before this woke:
+                # its Bye went first, and the end is the agent's (words52).
+                self.stopped_by, self.page_left_first = None, True
             self.bridge.left = True  # before the Bye: a file it cuts short was cancelled
             self.bridge.stopped_by = self.stopped_by  # by a signal: said so (page51)
         with contextlib.suppress(ScreencodecError, OSError):  # the run reads why it ended
-            await viewer.bye(LEFT_HERE)
+            await viewer.bye(self._bye_words())
+
+    def _bye_words(self) -> str:
+        """What the agent's Bye tells the host: the agent left (Leave,
+        Ctrl-C, --duration), or a signal stopped the viewer program
+        (words52: the host's user read "the agent left the session" of a
+        service manager's stop)."""
+        return LEFT_HERE if self.stopped_by is None else VIEWER_STOPPED.format(self.stopped_by)
 
     async def _watch_page(self, viewer: Viewer, bridge: WebBridge) -> None:
         """End the session when the page has been gone for ``grace`` seconds."""

@@ -6,8 +6,9 @@ them would cost that command a second of imports."""
 from __future__ import annotations
 
 __all__ = ["AGENT_LEFT", "AGENT_MOVED", "CONSENT_DENIED", "LET_IN_TO_NOTHING", "LINK_LOST",
-           "NOT_ASKED", "NO_REQUEST", "NO_VIEW_ASKED", "REQUEST_WAIT", "UNANSWERED", "not_asked",
-           "refused_words", "unanswered"]
+           "NOT_ASKED", "NO_REQUEST", "NO_VIEW_ASKED", "REQUEST_WAIT", "UNANSWERED", "VIEWER_LEFT",
+           "VIEWER_STOPPED", "agent_gone", "not_asked", "refused_words", "unanswered",
+           "viewer_stopped"]
 
 #: How long a host waits for a viewer's first request (its hello), in seconds.
 REQUEST_WAIT = 10.0
@@ -22,6 +23,37 @@ LET_IN_TO_NOTHING = frozenset({NO_REQUEST, NO_VIEW_ASKED})
 #: user's words (consent.question_gone; link.py ``question_gone``).
 AGENT_LEFT = "the agent left"
 LINK_LOST = "the connection to the agent was lost"
+#: What a viewer's Bye says when its agent leaves (Ctrl-C, --duration, the
+#: page's Leave button); the host's user reads it as it is.
+VIEWER_LEFT = "the agent left the session"
+#: What it says instead when a signal stopped the viewer program (SIGTERM,
+#: SIGHUP: a service manager, a logout, the agent's terminal window closed),
+#: ``{}`` the signal's name: not the agent's choice (words52: the host's
+#: user read "the agent left the session"). Plain words, so that a host of
+#: a version that does not know them, and a recording's END and audit log,
+#: read true as they are.
+VIEWER_STOPPED = "the agent's viewer program was stopped by {}"
+#: The signals :data:`VIEWER_STOPPED` may name: those that stop ``view``
+#: (cli/view_signals.ending_signals); a Bye naming any other is a peer's
+#: own words, shown as such.
+_STOPPING = ("SIGTERM", "SIGHUP")
+_STOPPED_BYES = {VIEWER_STOPPED.format(name): name for name in _STOPPING}
+
+
+def viewer_stopped(said: str) -> str | None:
+    """The signal's name when a viewer's Bye (``said``, its reason) is
+    :data:`VIEWER_STOPPED` of one of the signals that stop ``view``, word
+    for word; else None (the peer's words: untrusted, shown as said)."""
+    return _STOPPED_BYES.get(said)
+
+
+def agent_gone(said: str) -> str:
+    """Why the agent no longer waits for an answer, in the host's user's
+    words, from its Bye's reason (``said``): :data:`AGENT_LEFT`, or the
+    viewer program stopped by a signal (words52)."""
+    return said if viewer_stopped(said) is not None else AGENT_LEFT
+
+
 #: The agent took its session over on a new connection (resume.MOVED): a
 #: question of the old one is not the new one's (ask42); it asks again there.
 AGENT_MOVED = "the agent took the session to a new connection"

@@ -47,10 +47,10 @@ from screencodec.transport.session.consent import (
     questions_for,
 )
 from screencodec.transport.session.endreasons import (
-    AGENT_LEFT,
     CONSENT_DENIED,
     LET_IN_TO_NOTHING,
     LINK_LOST,
+    agent_gone,
     not_asked,
     unanswered,
 )
@@ -294,8 +294,8 @@ class Host(HostEnding, HostExchange, HostClipboard):
             if link.leaving is None and link.ended_here is None:
                 # What its open question (an upgrade's, a file's) says as
                 # the cleanup withdraws it (consent41: it said only "no").
-                if reason.startswith("viewer said bye"):
-                    link.leaving = AGENT_LEFT
+                if reason.startswith("viewer said bye"):  # or its program was stopped (words52)
+                    link.leaving = agent_gone(reason.removeprefix("viewer said bye: "))
                 elif lost or reason.startswith("viewer gone"):
                     link.leaving = LINK_LOST
             await link.cleanup()

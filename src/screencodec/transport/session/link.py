@@ -72,13 +72,13 @@ from screencodec.transport.session.consent import (
 )
 from screencodec.transport.session.encoding import choose_encoder
 from screencodec.transport.session.endreasons import (
-    AGENT_LEFT,
     AGENT_MOVED,
     CONSENT_DENIED,
     LINK_LOST,
     NO_REQUEST,
     NO_VIEW_ASKED,
     REQUEST_WAIT,
+    agent_gone,
 )
 from screencodec.transport.session.events import (
     ChatReceived,
@@ -717,7 +717,9 @@ class ViewerLink(LinkAsking):
                 data, self._next = self._next.result(), None
                 msg = m.decode(data)
                 if isinstance(msg, m.Bye):
-                    self.leaving = AGENT_LEFT  # said by its question as it closes
+                    # Said by its question as it closes: the agent left, or
+                    # its viewer program was stopped (words52).
+                    self.leaving = agent_gone(msg.reason)
                     return _bye_reason(msg)
                 if isinstance(msg, _INPUT):
                     self.gate.dropped_early += 1  # before any grant: never injected

@@ -373,6 +373,8 @@ export async function main({ key, base, save }) {
         page.ended = m.reason;
         ui.status(timeline ? "Playback ended" : "Session ended");
         ui.sessionOver();
+        // Its figures go at once, not at the next tick (words52).
+        if (!timeline) showStats();
         if (link.down) {
           // Not taken up again: nothing is being restored, no level claimed.
           link.set(false);
@@ -466,7 +468,7 @@ export async function main({ key, base, save }) {
   let lastApplied = 0;
   let lastBytes = 0;
   let lastDecode = 0;
-  setInterval(() => {
+  const showStats = () => {
     const n = page.applied - lastApplied;
     const ms = page.decodeMs.slice(lastDecode);
     const quality = frameVideoOps ? `video (${frameVideoOps} pictures/s)` : "lossless";
@@ -479,7 +481,8 @@ export async function main({ key, base, save }) {
     lastBytes = page.bytes;
     lastDecode = page.decodeMs.length;
     frameVideoOps = 0;
-  }, 1000);
+  };
+  setInterval(showStats, 1000);
   addEventListener("pagehide", () => input.releaseAll());
   $("screen").addEventListener("pointerdown", () => input.focus());
 }

@@ -431,6 +431,16 @@ export class UI {
       $("stats").replaceChildren(...[shown, `screen:   ${size}`].map((l) => el("div", l)));
       return;
     }
+    const screen = `screen:   ${page.width ? `${page.width}x${page.height}` : "no picture yet"}, ${$("level").textContent.toLowerCase()}`;
+    if (this.over) {
+      // The session has ended: no figure is current (words52: after view
+      // --web was stopped the panel showed the last "sent: 47 fps" and
+      // "RTT: 0.8 ms" for up to a second, then "0 fps" a second as if the
+      // session went on with nothing to show).
+      const none = ["shown:    -", "sent:     -", "RTT:      -", "received: -", "quality:  -", screen];
+      $("stats").replaceChildren(...none.map((l) => el("div", l)));
+      return;
+    }
     const lines = [
       shown,
       h ? `sent:     ${h.fps.toFixed(0)} fps, ${h.kbps} kbit/s` : "sent:     -",
@@ -438,7 +448,7 @@ export class UI {
       `received: ${page.kbps.toFixed(0)} kbit/s`,
       `quality:  ${page.quality}`,
       // As the badge says it: not "0x0, view only" while the user is asked (walk42).
-      `screen:   ${page.width ? `${page.width}x${page.height}` : "no picture yet"}, ${$("level").textContent.toLowerCase()}`,
+      screen,
     ];
     // The host's counts, as its status line says them (input46); the badge's words stay last.
     if (page.ignored) lines.splice(lines.length - 1, 0, `your input ignored: ${page.ignored}`);
