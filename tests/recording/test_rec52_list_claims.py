@@ -223,14 +223,6 @@ def test_a_part_naming_a_file_not_here_with_a_key_it_cannot_sign_for(
                         "  forged.screc"), row  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found (rec52): play (and export) of a folder follow the parts' names with verify's"
-    " check (SHA-256) alone: an unsigned file beside a signed session, naming its last part"
-    " with every field copied, is played as that session's 'part 3 of 3', exit 0, nothing said"
-    " of its signer (list says its signer is not that file's); expected: its link said and"
-    " not followed, or the chain said broken, as list refuses it",
-)
 def test_play_of_a_folder_does_not_take_an_unsigned_part_into_a_signed_session(
     signed: list[Path], tmp_path: Path,
 ) -> None:

@@ -86,6 +86,7 @@ def test_walk44_prune_says_when_it_keeps_a_sessions_later_link_and_not_its_start
     lines = done.stdout.splitlines()
     assert lines[0].startswith(f"deleted {first}: "), lines
     assert lines[1].startswith(f"kept {second}: "), lines
-    assert lines[1].endswith(f"; it resumes the session of {first.name}, deleted now: the"
-                             " session's start is no longer here"), lines  # fmt: skip
+    assert lines[1].endswith(f"; it resumes the session of {first.name} (unsigned, so not"
+                             " proven), deleted now: the session's start is no longer here"
+                             ), lines  # fmt: skip
     assert not first.exists() and second.exists()

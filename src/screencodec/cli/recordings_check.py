@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from screencodec.recording import RecordingReader
     from screencodec.recording.parts import Claim, Listed
     from screencodec.recording.reader import VerifyReport
+    from screencodec.recording.retention import Verdict
     from screencodec.recording.sign import Pins
 
 __all__ = [
@@ -218,24 +219,6 @@ def _parts(rows: list[_Row]) -> dict[str, tuple[_Row, int, int]]:
     return {name: (root, n, count[root.name]) for name, (root, n) in first.items()}
 
 
-def _earlier_of(reader: RecordingReader) -> str | None:
-    """The file name of the recording ``reader``'s resumes; None when it
-    resumes none, or its log does not read (what ``prune`` says of a kept
-    part whose start it deleted: a claim, not checked)."""
-    from screencodec.recording.reader import _RECORDING_NAME, earlier_named
-
-    try:
-        named = earlier_named(reader)
-    except ScreencodecError:
-        return None
-    earlier = named[0] if named is not None else None
-    name = earlier.get("file") if isinstance(earlier, dict) else None
-    # A name that is no recording's (a path: "../x.screc") names no file of
-    # this folder's; verify calls it damage (review45: listed as a later part
-    # of "../../etc/x.screc").
-    return name if isinstance(name, str) and _RECORDING_NAME.fullmatch(name) else None
-
-
 #: END reasons of a link that ended before its agent was asked about
 #: (session/link.py ViewerLink.run: no request in time, or one without VIEW,
 #: refused at once), and how ``list``, ``verify`` and ``play`` say them
@@ -403,17 +386,34 @@ def _check_directory(directory: Path) -> None:
         raise _NoDirectoryError(f"{directory}: not a directory")
 
 
-def _resumes(path: Path) -> str | None:
-    """The file name of the recording ``path`` resumes (a resumed link's:
-    docs/recording.md "A resumed link"); None when it resumes none, or its
-    log does not read without a key (sealed: prune cannot tell)."""
+def _claims_on(verdicts: list[Verdict], going: set[str]) -> dict[Path, tuple[str, str, bool]]:
+    """Each kept recording that says it resumes the session of a file among
+    ``going`` (read before they go): that file's name, what of its claim
+    does not check out, in ``list``'s words ("": it does; the same check,
+    :func:`~screencodec.recording.parts.refuted`), and whether it is
+    unsigned (so not proven). One whose log does not read without a key
+    (sealed: prune cannot tell) says nothing."""
     from screencodec.recording import RecordingReader
+    from screencodec.recording.parts import claim, listed, refuted
 
-    try:
-        with RecordingReader(path) as reader:
-            return _earlier_of(reader)
-    except (ScreencodecError, OSError):
-        return None
+    out = {}
+    for verdict in verdicts:
+        if verdict.delete:
+            continue
+        try:
+            with RecordingReader(verdict.path) as reader:
+                said = claim(reader)
+                if said is None or said.file not in going:
+                    continue
+                try:
+                    with RecordingReader(verdict.path.parent / said.file) as earlier:
+                        why = refuted(said, listed(earlier))
+                except (ScreencodecError, OSError, ValueError):
+                    why = "that file does not read"
+        except (ScreencodecError, OSError):
+            continue
+        out[verdict.path] = (said.file, why, said.signer is None)
+    return out
 
 
 def _prune(args: argparse.Namespace) -> int:
@@ -425,6 +425,9 @@ def _prune(args: argparse.Namespace) -> int:
     # reason, and nothing was said of those kept).
     verdicts = judge(args.directory, RetentionPolicy(args.days, args.max_size))
     gone = [v.path for v in verdicts if v.delete]
+    # What a kept part says it resumes, checked as list checks it while the
+    # file it names is still here (rec52b: the note took any file's word).
+    claims = _claims_on(verdicts, {p.name for p in gone}) if gone else {}
     if not args.dry_run:
         gone = delete(verdicts)  # not one another prune deleted first: its line
     names = {p.name for p in gone}
@@ -436,11 +439,15 @@ def _prune(args: argparse.Namespace) -> int:
             continue
         else:
             verb = "kept"
-            earlier = _resumes(verdict.path) if names else None
-            if earlier in names:  # a session's later link kept, its start not
-                now = "would be deleted now" if args.dry_run else "deleted now"
-                why += (f"; it resumes the session of {earlier}, {now}: the session's start"
-                        " is no longer here")  # fmt: skip
+            earlier, refuted, unsigned = claims.get(verdict.path, ("", "", False))
+            now = "would be deleted now" if args.dry_run else "deleted now"
+            if earlier in names and refuted:  # no part of that session: its own
+                why += (f"; its claim to resume the session of {earlier} ({now}) does NOT"
+                        f" check out: {refuted}")  # fmt: skip
+            elif earlier in names:  # a session's later link kept, its start not
+                proof = " (unsigned, so not proven)" if unsigned else ""
+                why += (f"; it resumes the session of {earlier}{proof}, {now}: the session's"
+                        " start is no longer here")  # fmt: skip
         _say(f"{verb} {verdict.path}: {why}")
     if not gone:
         cap = "" if args.max_size is None else " and together they fit in --max-size"

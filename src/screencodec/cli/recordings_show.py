@@ -190,8 +190,10 @@ def _session_said(chain: Chain) -> None:
         state = "complete" if r.complete else "cut short"
         if refused := _reader_refused(r):
             state = f"refused: {refused}"
+        # An unsigned later part's link is its SHA-256 alone: list's words.
+        proof = "; unsigned, so not proven" if k and r.signer is None else ""
         where = (f" (part {k + 1} of {len(chain.parts)}, from t={part.offset:.2f} s of the "
-                 "session)" if several else "")  # fmt: skip
+                 f"session{proof})" if several else "")  # fmt: skip
         _say(f"{part.path}: {r.duration:.2f} s, {counted(r.update_count, 'update')}, "
              f"{counted(len(r.index.checkpoints), 'checkpoint')}, {state}{where}")
     if several:

@@ -21,6 +21,7 @@ from typing import Any, Generic, TypeVar
 
 from screencodec.errors import DecodeError, IntegrityError
 from screencodec.frames import Frame
+from screencodec.recording.parts import link_refuted
 from screencodec.recording.player import MAX_PICTURE_PIXELS, CursorTrack, Player
 from screencodec.recording.reader import RecordingReader, earlier_named, earlier_verdict
 from screencodec.recording.verdicts import PictureFailure
@@ -148,8 +149,10 @@ class Chain:
 def open_chain(last: Path, open_reader: Callable[[Path], RecordingReader]) -> Chain:
     """The session whose last recording is ``last``, following each resumed
     link's ``earlier`` back while the file of that name beside it is the one
-    named (by SHA-256). Where it is not there, or not the one named, the
-    chain starts after it and ``said`` says why, in ``verify``'s words.
+    named: by SHA-256, and its claim checked as ``list`` checks it (the same
+    signer, whose signature covers the claim: :func:`link_refuted`). Where it
+    is not there, or not the one named, the chain starts after it and
+    ``said`` says why, in ``verify``'s words.
     ``open_reader`` opens each file (with the auditor's key, say)."""
     parts = [Part(open_reader(last))]
     chain = Chain(parts)
@@ -167,10 +170,19 @@ def open_chain(last: Path, open_reader: Callable[[Path], RecordingReader]) -> Ch
                 chain.said.append((reader.path, words))
                 chain.broken = broken
                 break
+            earlier = open_reader(there)
+            # Its claim checked as list checks it (rec52b: an unsigned file
+            # after a signed session, every field copied, played as its part).
+            refuted = link_refuted(reader, earlier)
+            if refuted:
+                earlier.close()
+                chain.said.append((reader.path, refuted))
+                chain.broken = True
+                break
             if "NOT" in words or "not named by hash" in words:
                 chain.said.append((reader.path, words))
             seen.add(there.resolve())
-            parts.insert(0, Part(open_reader(there)))
+            parts.insert(0, Part(earlier))
     except BaseException:
         chain.close()
         raise

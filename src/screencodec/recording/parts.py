@@ -1,5 +1,8 @@
 """Whether a recording in a folder is a later part of the session of the file
-it names: what ``recordings list`` checks before it shows it as one.
+it names: what ``recordings list`` checks before it shows it as one, and
+``verify``, ``play`` and ``export`` before they follow its link (rec52b:
+they checked the SHA-256 alone; :func:`link_refuted`), and ``prune`` before
+it says a kept part's session start is gone. One check, :func:`mismatch`.
 
 A resumed link's recording names the file of the link before it in its
 consent event's ``earlier`` (docs/recording.md "A resumed link"): its name,
@@ -30,11 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from screencodec.errors import DecodeError, IntegrityError
+from screencodec.errors import DecodeError, IntegrityError, ScreencodecError
 from screencodec.recording.format import parse_json
 from screencodec.recording.reader import _RECORDING_NAME, RecordingReader
 
-__all__ = ["Claim", "Listed", "claim", "refuted"]
+__all__ = ["Claim", "Listed", "claim", "link_refuted", "listed", "mismatch", "refuted"]
 
 _SHA256 = re.compile(r"[0-9a-f]{64}", re.ASCII)
 
@@ -83,26 +86,73 @@ def claim(reader: RecordingReader) -> Claim | None:
 
 
 def refuted(said: Claim, earlier: Listed | None) -> str:
-    """What of ``said`` is not true of ``earlier``, in words ("": it is, as
-    far as what ``list`` reads tells); ``earlier`` None: the file it names
-    is not there, and only its own signature is checked. No text of the
-    files' is quoted (a row holds the names, through ``safe_text``)."""
+    """What of ``said`` is not true of ``earlier``, in ``list``'s words ("":
+    it is, as far as what ``list`` reads tells); ``earlier`` None: the file
+    it names is not there, and only its own signature is checked. No text
+    of the files' is quoted (a row holds the names, through ``safe_text``)."""
+    return mismatch(said, earlier)[0]
+
+
+def mismatch(said: Claim, earlier: Listed | None) -> tuple[str, str]:
+    """The one check of a claim (``list``'s, ``verify``'s, ``play``'s and
+    ``export``'s, ``prune``'s note): what of ``said`` is not true of
+    ``earlier``, as ``(list's words, verify's)``; ``("", "")`` when it is.
+    verify's go in "the file of that name here is NOT the one it names
+    (...)", as a SHA-256 that differs does."""
     if said.signer is not None and not said.signed:
-        return f"no good signature of host key {said.signer} covers what it names"
+        why = f"no good signature of host key {said.signer} covers what it names"
+        return why, why
     if earlier is None:
-        return ""
+        return "", ""
     named = said.named
     if earlier.session_id is None:
-        return "that file's session does not read (sealed, or damaged)"
+        return ("that file's session does not read (sealed, or damaged)",
+                "that file's session does not read: sealed, or damaged")  # fmt: skip
     if named.get("session_id") != earlier.session_id:
-        return "the session id it names is not that file's"
+        why = "the session id it names is not that file's"
+        return why, why
     if said.signer != earlier.signer:
+        mine = "unsigned" if said.signer is None else f"signed by host key {said.signer}"
+        theirs = ("unsigned" if earlier.signer is None
+                  else f"signed by host key {earlier.signer}")  # fmt: skip
         return (f"its signer ({said.signer or 'none: unsigned'}) is not that file's"
-                f" ({earlier.signer or 'none: unsigned'})")  # fmt: skip
+                f" ({earlier.signer or 'none: unsigned'})",
+                f"it is {mine}, that file is {theirs}")  # fmt: skip
     size, sha = named.get("bytes"), named.get("sha256")
     bad_size = size is not None and (not isinstance(size, int) or isinstance(size, bool))
     if bad_size or (sha is not None and not (isinstance(sha, str) and _SHA256.fullmatch(sha))):
-        return "it names that file wrongly (its size or SHA-256 is no such value)"
+        return ("it names that file wrongly (its size or SHA-256 is no such value)",
+                "it names its size or SHA-256 wrongly: no such value")  # fmt: skip
     if size is not None and size != earlier.size:
-        return "that file is NOT the one it names (its size differs)"
-    return ""
+        return "that file is NOT the one it names (its size differs)", "its size differs"
+    return "", ""
+
+
+def listed(reader: RecordingReader) -> Listed:
+    """What a claim is checked against of the open recording ``reader``: its
+    session id (None: its META does not read: sealed without the key, or
+    damaged), its signer, its size."""
+    try:
+        session_id = reader.meta().get("session_id")
+    except ScreencodecError:
+        session_id = None
+    return Listed(reader.path, session_id, reader.signer_id, reader.size)
+
+
+def link_refuted(reader: RecordingReader, earlier: RecordingReader | None) -> str:
+    """``verify``'s words when the resumed link's recording ``reader`` is NOT
+    a later part of the file it names, here and open as ``earlier`` (None:
+    it is here, but does not open): its claim does not check out as
+    :func:`refuted` checks it for ``list`` (the same signer, that signer's
+    signature over the claim, its session id, its size); "" when it does,
+    or it names none. The SHA-256 it names is :func:`earlier_verdict`'s."""
+    said = claim(reader)
+    if said is None:
+        return ""
+    if earlier is None:
+        found = Listed(reader.path.parent / said.file, None, None, 0)
+    else:
+        found = listed(earlier)
+    why = mismatch(said, found)[1]
+    return (f"resumes the session of {said.file}, but the file of that name here is NOT the"
+            f" one it names ({why})") if why else ""  # fmt: skip

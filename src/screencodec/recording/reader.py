@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from screencodec.errors import DecodeError, IntegrityError
+from screencodec.errors import DecodeError, IntegrityError, ScreencodecError
 from screencodec.recording.crypto import ChunkSealer, load_private_key, unwrap_key
 from screencodec.recording.format import (
     CHUNK_HEADER,
@@ -401,6 +401,7 @@ class RecordingReader:
         self.path = Path(path)
         self._fd: int | None = None  # pinned: every chunk is read from it
         self._pins: bytearray | None = None  # pinned: 16 bytes a chunk, then a flag each
+        self._auditor: X25519PrivateKey | None = None  # sealed, opened with it
         with open(self.path, "rb") as f:
             whole = _Whole(f.read()) if in_memory else None
             self.size = f.seek(0, 2) if whole is None else len(whole)
@@ -457,6 +458,9 @@ class RecordingReader:
         if self.sealed and private_key is not None:
             if isinstance(private_key, str | Path):
                 private_key = load_private_key(Path(private_key))
+            #: The auditor's key this one opened with (verify opens the file a
+            #: resumed link names with it, to check what it names).
+            self._auditor = private_key
             key = unwrap_key(self.header.get("key") or {}, private_key)
             self._sealer = ChunkSealer(key, self.header_digest)
         self.index = self._walk(first)
@@ -807,7 +811,25 @@ class RecordingReader:
             return "", False
         if named is None:
             return "", False
-        return earlier_verdict(self.path, named[0], self.signer is not None)
+        words, broken = earlier_verdict(self.path, named[0], self.signer is not None)
+        name = named[0].get("file") if isinstance(named[0], dict) else None
+        there = self.path.parent / name if isinstance(name, str) and not broken else None
+        if there is None or not there.is_file():
+            return words, broken
+        # The claim checked as list, play and export check it (rec52b: an
+        # unsigned file after a signed one, every field copied, was intact).
+        from screencodec.recording.parts import link_refuted
+
+        try:
+            earlier: RecordingReader | None = RecordingReader(there, private_key=self._auditor)
+        except (ScreencodecError, OSError, ValueError):
+            earlier = None  # it is here, and does not open: its session does not read
+        try:
+            refuted = link_refuted(self, earlier)
+        finally:
+            if earlier is not None:
+                earlier.close()
+        return (refuted, True) if refuted else (words, broken)
 
     def _bad_signature(self, h: ChunkHeader, body: bytes, prefix: bytes, signed: int) -> str:
         """What is wrong with SIGNATURE chunk ``h`` (payload ``body``) whose
