@@ -121,6 +121,9 @@ class RelayLimits:
     only until ``host_gone_after`` from its close (then it is gone); a
     held join whose viewer hangs up is dropped at once. 0 holds nothing;
     past ``lost_memory`` a hold is no longer (the loss is forgotten then).
+    ``screencodec relay --lost-hold`` takes 0 to 70 s (the default
+    ``lost_memory``); a relay refuses a negative, nan or infinite one
+    (ConfigError).
     ``max_frame_body``: the largest frame body the relay takes while a pair's
     end-to-end handshake runs (it reads each frame whole then): the
     handshake's own limit, 1 KiB, which both ends apply too. The sealed
