@@ -20,11 +20,13 @@ the test chooses.
 
 from __future__ import annotations
 
+import re
 import time
 
 from screencodec.transport.channel.framing import FrameType, RefuseCode
 from screencodec.transport.relay import ROLE_VIEWER, RelayLimits
 from screencodec.transport.relay.protocol import claim_verifier, pair_tag
+from screencodec.transport.relay.viewers import RESUME_ANSWER
 from transport.helpers import until
 
 from .cluster import run
@@ -124,3 +126,33 @@ def test_resume52_a_held_join_whose_viewer_hung_up_is_dropped() -> None:
             return relay.stats.held_for_host, relay.stats.paired
 
     assert run(main(), 60) == (5, 4)
+
+
+def test_resume52_an_agent_held_is_told_within_resume_answer() -> None:
+    """An agent's reconnection gives each attempt at least 5 s, its last one
+    too (connect/reconnect.ATTEMPT_AT_LEAST): held longer, one whose window
+    ended meanwhile said "no answer within N s" (the page of
+    test_pagewords_reconnect.py, a 5 s window). Held at most RESUME_ANSWER
+    (4 s), then told how long the host has not been heard from; its next
+    join is held again."""
+
+    async def main() -> tuple[int, bytes, float, int]:
+        async with _relay(RelayLimits(lost_hold=20.0)) as (relay, code, secret):
+            tag = pair_tag(claim_verifier(code, secret))
+            _, h_writer = await _host(relay, code, secret)
+            await _lost(relay, code, h_writer)
+            began = time.monotonic()
+            v_reader, _ = await _open(relay, ROLE_VIEWER, code, tag)
+            ftype, body = await first_frame(v_reader)
+            assert ftype == FrameType.REFUSE
+            after = time.monotonic() - began
+            await _open(relay, ROLE_VIEWER, code, tag)
+            await until(lambda: relay.stats.held_for_host == 2, 10, "the next join held")
+            return body[0], body[1:].strip(), after, relay.stats.held_for_host
+
+    why, words, after, held = run(main(), 30)
+    assert why == RefuseCode.UNKNOWN_SESSION
+    assert re.fullmatch(rb"the host has not been heard from for [45] s \(its connection to the"
+                        rb" relay was lost\)", words), words  # fmt: skip
+    assert RESUME_ANSWER - 0.1 < after < RESUME_ANSWER + 1.0, after
+    assert held == 2

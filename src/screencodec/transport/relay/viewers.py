@@ -41,7 +41,7 @@ from screencodec.transport.relay.sessions import (
 )
 from screencodec.transport.relay.splice import PairControl, PairStreams, is_spliced, splice
 
-__all__ = ["STALL_GRACE", "RelayViewers"]
+__all__ = ["RESUME_ANSWER", "STALL_GRACE", "RelayViewers"]
 
 #: Seconds a handshake may wait on its viewer, on top of twice the viewer's
 #: own round trip, before a newcomer may cut it: far longer than a real
@@ -66,6 +66,16 @@ _Held = Literal["no", "lost", "ended", "left"]
 #: once that time has passed (EndedSessions.why).
 _PAST_END = 0.05
 
+#: Seconds at most a join naming a registration (an agent coming back) is
+#: held for its lost host before it is told: an agent's reconnection
+#: (connect/reconnect.py) gives each attempt at least ATTEMPT_AT_LEAST, 5 s,
+#: the one as its window ends too, and an attempt held past that ended in
+#: "no answer within N s", not the relay's words (resume52: the page of
+#: test_pagewords_reconnect.py, a 5 s window, the host never back). Its
+#: next attempt, its backoff later (0.25 s, 0.5 s ...), is held again while
+#: within lost_hold of the loss.
+RESUME_ANSWER = 4.0
+
 #: A join's host data streams, its pair's done event, the cluster's member read.
 _Paired = tuple[asyncio.StreamReader, asyncio.StreamWriter, asyncio.Event, "asyncio.Future[None]"]
 
@@ -87,6 +97,8 @@ class RelayViewers(RelayAdmission):
         # checked only where the session is served.
         named = tag if any(tag) else None
         held_at: float | None = None  # when a hold for its lost host began
+        # An agent coming back is answered within RESUME_ANSWER of its join.
+        answer_by = None if named is None else time.monotonic() + RESUME_ANSWER
         reg, _ = await self._settled(code)
         if reg is None:
             if await self._redirect(writer, code, ip, "viewer", named):
@@ -121,7 +133,8 @@ class RelayViewers(RelayAdmission):
                 # long its host has not been heard from, or that it ended.
                 held_at = time.monotonic()
                 reg, held = await self._host_back(
-                    reader, code, ip, named, until=held_at + self.limits.pair_timeout)
+                    reader, code, ip, named, until=_earlier(
+                        held_at + self.limits.pair_timeout, answer_by))
                 if held == "left":  # counted all the same, as a join told is
                     await self._join_allowed(ip, named)
                     return
@@ -157,8 +170,9 @@ class RelayViewers(RelayAdmission):
             # (grace51: "the host went away" to an agent whose customer's
             # host was back 0.3 s later): held for the same host to
             # register again, then told it; else refused as before.
-            reg, held = await self._host_back(reader, code, ip, pair_tag(gone.verifier),
-                                              gone=gone, until=until)  # fmt: skip
+            reg, held = await self._host_back(
+                reader, code, ip, pair_tag(gone.verifier), gone=gone,
+                until=_earlier(until, answer_by))  # fmt: skip
             if held == "left":
                 return
             if reg is None:
@@ -473,6 +487,11 @@ class RelayViewers(RelayAdmission):
             log_event("guess_failed", logging.WARNING, session=self._tag(code))
         with contextlib.suppress(DirectoryUnavailableError):
             await self._dir("limit", self._shared.guessed(code, ip, right=raw))
+
+
+def _earlier(when: float, other: float | None) -> float:
+    """The earlier of two deadlines, ``other`` None: none."""
+    return when if other is None else min(when, other)
 
 
 async def _hung_up(reader: asyncio.StreamReader) -> None:
