@@ -55,6 +55,9 @@ def register(subparsers: Any, summary: str) -> None:
     r.add_argument("--claim-ttl", type=float, metavar="SECONDS", default=None,
                    help="how long a host's code stays reserved for it after a cut, and "
                         "after its relay died (1-300; default 15)")
+    r.add_argument("--lost-hold", type=float, metavar="SECONDS", default=None,
+                   help="how long after a host's connection to the relay was lost a viewer's "
+                        "join waits for it to register again (0-70; default 8; 0: told at once)")
     r.add_argument("--drain-timeout", type=float, metavar="SECONDS", default=30.0,
                    help="on SIGTERM, how long live pairs may keep running")
     r.add_argument("--log-level", default="INFO",
@@ -93,6 +96,12 @@ async def _relay_main(args: argparse.Namespace) -> int:
         # a code whose relay died stayed taken that long (relay46).
         raise _ArgumentError(f"--claim-ttl: {args.claim_ttl:g} is not a number of seconds "
                              f"from 1 to {CLAIM_TTL_MOST:g}")
+    most = RelayLimits().lost_memory
+    if args.lost_hold is not None and not 0.0 <= args.lost_hold <= most:
+        # A relay forgets a lost host after lost_memory: no join waits for
+        # it longer. Negative held nothing, nan and inf are no time.
+        raise _ArgumentError(f"--lost-hold: {args.lost_hold:g} is not a number of seconds "
+                             f"from 0 to {most:g}")
     try:
         directory = open_directory(args.directory)
     except ValueError as exc:
@@ -110,6 +119,8 @@ async def _relay_main(args: argparse.Namespace) -> int:
     limits = RelayLimits()
     if args.claim_ttl is not None:
         limits = replace(limits, claim_ttl=args.claim_ttl)
+    if args.lost_hold is not None:
+        limits = replace(limits, lost_hold=args.lost_hold)
     # An IPv6 literal in brackets, as a viewer parses it ("::1:7390" too).
     advertise = _host_port(*args.advertise) if args.advertise else None
     if args.directory and args.directory != "memory://" and advertise is None:

@@ -110,11 +110,20 @@ class RelayLimits:
     customer's Wi-Fi roamed was told "the host went away", and gave up on
     a host back 0.3 s later): a host that lost a registration retries
     after 0.2 s, doubling (connect/registration.py), so attempts at about
-    0.2, 0.6, 1.4, 3.0 and 6.2 s after the loss fall within it. A held
+    0.2, 0.6, 1.4, 3.0 and 6.2 s after the loss fall within it. A first
+    join and an agent coming back (naming the registration it was in,
+    resume52) alike. A held
     join counts as one join, against the per-address caps of held and
     pending joins (``max_pending_per_address``), and within its own
     ``pair_timeout``; it is paired only with a registration of the same
-    host (the same verifier) if one was announced its join before.
+    host (the same verifier) if one was announced its join before, or it
+    named one. A host whose own side closed its connection is waited for
+    only until ``host_gone_after`` from its close (then it is gone); a
+    held join whose viewer hangs up is dropped at once. 0 holds nothing;
+    past ``lost_memory`` a hold is no longer (the loss is forgotten then).
+    ``screencodec relay --lost-hold`` takes 0 to 70 s (the default
+    ``lost_memory``); a relay refuses a negative, nan or infinite one
+    (ConfigError).
     ``max_frame_body``: the largest frame body the relay takes while a pair's
     end-to-end handshake runs (it reads each frame whole then): the
     handshake's own limit, 1 KiB, which both ends apply too. The sealed

@@ -63,6 +63,8 @@ class RelayStats:
     #: Joins held for their code's host, whose connection was lost just
     #: then, to register again (viewers.py, _host_back).
     held_for_host: int = 0
+    #: Of those, joins dropped as their viewer hung up while held (resume52).
+    held_left: int = 0
 
     def refuse(self, code: RefuseCode) -> None:
         self.refused[code.name] = self.refused.get(code.name, 0) + 1

@@ -144,6 +144,11 @@ class Relay(RelayViewers, RelayHosts):
             # claim_ttl of 1e9 s: for good).
             raise ConfigError(f"--claim-ttl: {self.limits.claim_ttl:g} s is longer than"
                               f" {CLAIM_TTL_MOST:g} s")  # fmt: skip
+        if not 0.0 <= self.limits.lost_hold < math.inf:
+            # nan was a hold with no end; no join waits past the relay's
+            # memory of the loss (lost_memory) whatever it says.
+            raise ConfigError(f"--lost-hold: {self.limits.lost_hold:g} s is no number of seconds"
+                              " from 0")  # fmt: skip
         self._tap = tap
         self.directory = directory or MemoryDirectory()
         if advertise is not None:

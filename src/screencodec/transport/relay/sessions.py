@@ -234,6 +234,18 @@ class EndedSessions:
         entry = self._entry(code, None)
         return entry is not None and entry[0] is not None and entry[3] == tag
 
+    def ends_in(self, code: str, tag: bytes | None = None) -> float | None:
+        """Seconds until ``code``'s session counts as ended by its host's
+        own close (:meth:`ended`, not released: within ``grace``); None if
+        it does not (its host's connection was lost, it ended already, or
+        it is not known). With a viewer's ``tag``: only of the registration
+        it names."""
+        entry = self._entry(code, tag)
+        if entry is None or entry[0] is None:
+            return None
+        left = entry[0] - self._clock()
+        return left if left > 0 else None
+
     def silent_for(self, code: str, tag: bytes | None = None) -> float | None:
         """Seconds since the host of ``code``, whose connection was lost and
         whose session has not ended (yet), was last heard from; None if not

@@ -10,6 +10,7 @@ import contextlib
 import hmac
 import logging
 import time
+from typing import Literal
 
 from screencodec.errors import TransportError
 from screencodec.transport.aio import wait_for
@@ -40,7 +41,7 @@ from screencodec.transport.relay.sessions import (
 )
 from screencodec.transport.relay.splice import PairControl, PairStreams, is_spliced, splice
 
-__all__ = ["STALL_GRACE", "RelayViewers"]
+__all__ = ["RESUME_ANSWER", "STALL_GRACE", "RelayViewers"]
 
 #: Seconds a handshake may wait on its viewer, on top of twice the viewer's
 #: own round trip, before a newcomer may cut it: far longer than a real
@@ -51,6 +52,29 @@ STALL_GRACE = 1.0
 #: claimed (a directory's round trip as a rule; a stalled one's timeout).
 SETTLE_MOST = 10.0
 
+
+#: How a join's hold for its host (_host_back) went: not held; held, the
+#: host still lost (or back: the registration is returned too); held, the
+#: host gone for good (it released its code, or its own close was not
+#: followed by a new registration within host_gone_after); held, its viewer
+#: hung up (nothing is told it, and its host is not asked for it).
+_Held = Literal["no", "lost", "ended", "left"]
+
+#: Seconds a hold for a host whose own side closed its connection lasts
+#: past host_gone_after from the close: the relay's timers may fire a
+#: moment early (uvloop's have milliseconds), and the end is told only
+#: once that time has passed (EndedSessions.why).
+_PAST_END = 0.05
+
+#: Seconds at most a join naming a registration (an agent coming back) is
+#: held for its lost host before it is told: an agent's reconnection
+#: (connect/reconnect.py) gives each attempt at least ATTEMPT_AT_LEAST, 5 s,
+#: the one as its window ends too, and an attempt held past that ended in
+#: "no answer within N s", not the relay's words (resume52: the page of
+#: test_pagewords_reconnect.py, a 5 s window, the host never back). Its
+#: next attempt, its backoff later (0.25 s, 0.5 s ...), is held again while
+#: within lost_hold of the loss.
+RESUME_ANSWER = 4.0
 
 #: A join's host data streams, its pair's done event, the cluster's member read.
 _Paired = tuple[asyncio.StreamReader, asyncio.StreamWriter, asyncio.Event, "asyncio.Future[None]"]
@@ -73,6 +97,8 @@ class RelayViewers(RelayAdmission):
         # checked only where the session is served.
         named = tag if any(tag) else None
         held_at: float | None = None  # when a hold for its lost host began
+        # An agent coming back is answered within RESUME_ANSWER of its join.
+        answer_by = None if named is None else time.monotonic() + RESUME_ANSWER
         reg, _ = await self._settled(code)
         if reg is None:
             if await self._redirect(writer, code, ip, "viewer", named):
@@ -94,18 +120,25 @@ class RelayViewers(RelayAdmission):
                         return
                     if reg is not None:
                         break
-            if reg is None and named is None:
-                # A first join as its host's connection was lost just now (a
-                # Wi-Fi roam, a NAT rebind): held for it to register again
-                # (grace51). If it does not, told what it was told before:
-                # a viewer naming no registration learns nothing of a lost
-                # host's silence. An agent coming back (it names its
-                # registration) is told at once how long the host has not
-                # been heard from, and retries.
+            if reg is None:
+                # A join as its host's connection was lost just now (a Wi-Fi
+                # roam, a NAT rebind): held for it to register again, a
+                # first join (grace51) or an agent coming back, naming the
+                # registration it was in (resume52: told at once how long
+                # the host had not been heard from, it retried on its own
+                # schedule, 0.25 s doubling to 4 s, and its picture came
+                # back up to 4 s after its host). Not paired, each is told
+                # what it was told before: a viewer naming no registration
+                # learns nothing of a lost host's silence, an agent how
+                # long its host has not been heard from, or that it ended.
                 held_at = time.monotonic()
                 reg, held = await self._host_back(
-                    code, ip, named, until=held_at + self.limits.pair_timeout)
-                if reg is None and held and await self._redirect(
+                    reader, code, ip, named, until=_earlier(
+                        held_at + self.limits.pair_timeout, answer_by))
+                if held == "left":  # counted all the same, as a join told is
+                    await self._join_allowed(ip, named)
+                    return
+                if reg is None and held != "no" and await self._redirect(
                         writer, code, ip, "viewer", named):  # fmt: skip
                     return  # it came back at another relay of the cluster
             if reg is None:
@@ -137,10 +170,13 @@ class RelayViewers(RelayAdmission):
             # (grace51: "the host went away" to an agent whose customer's
             # host was back 0.3 s later): held for the same host to
             # register again, then told it; else refused as before.
-            reg, lost = await self._host_back(code, ip, pair_tag(gone.verifier), gone=gone,
-                                              until=until)  # fmt: skip
+            reg, held = await self._host_back(
+                reader, code, ip, pair_tag(gone.verifier), gone=gone,
+                until=_earlier(until, answer_by))  # fmt: skip
+            if held == "left":
+                return
             if reg is None:
-                aside = " (its connection to the relay was lost)" if lost else ""
+                aside = " (its connection to the relay was lost)" if held == "lost" else ""
                 await self._refuse(
                     writer,
                     RefuseCode.UNKNOWN_SESSION,
@@ -206,46 +242,55 @@ class RelayViewers(RelayAdmission):
 
     async def _host_back(
         self,
+        reader: asyncio.StreamReader,
         code: str,
         ip: str,
         tag: bytes | None,
         *,
         gone: Registration | None = None,
         until: float | None = None,
-    ) -> tuple[Registration | None, bool]:
+    ) -> tuple[Registration | None, _Held]:
         """A registration of ``code`` that came back here while a join from
-        ``ip`` was held for it, and whether its host's connection had been
-        lost (None and False: not held). Held while its host's connection,
-        lost (a reset, silence, or its own close within host_gone_after:
-        EndedSessions.silent_for, of the registration of pair tag ``tag``, or
-        any if None) or ``gone`` (the registration the join was announced
+        ``ip`` (its viewer's stream ``reader``) was held for it, and how the
+        hold went (:data:`_Held`). Held while its host's connection, lost
+        (a reset, silence, or its own close within host_gone_after:
+        EndedSessions.silent_for, of the registration of pair tag ``tag``,
+        or any if None) or ``gone`` (the registration the join was announced
         to, which ended or cannot be written: one of the same host only, the
         same verifier), was lost less than ``RelayLimits.lost_hold`` ago,
         and at most until ``until`` (monotonic): a host retries 0.2 s after
-        it lost a registration, doubling. Not while draining; nor for a join
-        not counted yet (``gone`` None) from an address past its joins, nor
-        more than ``max_pending_per_address`` of one address held at once
-        (those are told at once): a stranger parks no more here than at a
-        host. Any join of a code whose host is lost is held alike, so it
-        learns no more than a join a moment before would have: that the
-        code was live."""
+        it lost a registration, doubling. A host whose own side closed its
+        connection is waited for no longer than ``host_gone_after`` from
+        its close, when it is taken for gone (resume52: up to lost_hold
+        before); one that released its code, not at all. Not while
+        draining; nor for a join not counted yet (``gone`` None) from an
+        address past its joins, nor more than ``max_pending_per_address``
+        of one address held at once (those are told at once): a stranger
+        parks no more here than at a host. A join whose viewer hangs up
+        meanwhile is dropped at once (resume52: it stayed held, counted
+        against its address, and was told to the host come back). Any join
+        of a code whose host is lost is held alike, so it learns no more
+        than a join a moment before would have: that the code was live."""
         current = self._sessions.get(code)
         if current is not None and current is not gone:  # the host is back already
-            return (current, True) if _same_host(current, gone) else (None, True)
+            return (current, "lost") if _same_host(current, gone) else (None, "lost")
         # The registration the join was told to may still be served while
         # its end is read (its write failed): lost now.
         silent = 0.0 if current is not None else self.ended.silent_for(code, tag)
         if silent is None or self._draining:
-            return None, False
+            return None, "no"
         left = self.limits.lost_hold - silent
         if until is not None:
             left = min(left, until - time.monotonic())
+        ends = self.ended.ends_in(code, tag)
+        if ends is not None:  # its program stopped: gone unless back by then
+            left = min(left, ends + _PAST_END)
         key = address_key(ip)
         if left <= 0 or (gone is None and not await self._join_left(ip, tag)):
-            return None, True
+            return None, self._hold_end(code, tag)
         # Checked and counted with no await between (as _claim_may_come).
         if self._held.get(key, 0) >= self.limits.max_pending_per_address:
-            return None, True
+            return None, self._hold_end(code, tag)
         back = self._back.get(code)
         if back is None:
             back = self._back[code] = HostBack()
@@ -253,18 +298,35 @@ class RelayViewers(RelayAdmission):
         _add(self._held, key, 1)
         self.stats.held_for_host += 1
         log_event("held_for_host", session=self._tag(code), addr=ip, seconds=round(left, 1))
+        hung = asyncio.ensure_future(_hung_up(reader))
+        woken = asyncio.ensure_future(back.wait())
         try:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await wait_for(back.wait(), left)
+            await asyncio.wait({hung, woken}, timeout=left, return_when=asyncio.FIRST_COMPLETED)
         finally:
             _add(self._held, key, -1)
             back.waiting -= 1
             if not back.waiting and self._back.get(code) is back:
                 del self._back[code]
+            hung.cancel()
+            woken.cancel()
+            # Its read let go of the stream before anything else reads it
+            # (a StreamReader takes one waiter at a time).
+            await asyncio.wait({hung, woken})
+        if (not hung.cancelled() and hung.done()) or reader.at_eof():
+            self.stats.held_left += 1
+            log_event("held_left", session=self._tag(code), addr=ip)
+            return None, "left"
         reg = self._sessions.get(code)
         if reg is None or reg is gone or not _same_host(reg, gone):
-            return None, True
-        return reg, True
+            return None, self._hold_end(code, tag)
+        return reg, "lost"
+
+    def _hold_end(self, code: str, tag: bytes | None) -> _Held:
+        """How a hold for ``code``'s host (the registration of pair tag
+        ``tag``, any if None) ended without it: "ended" if that host ended
+        its session (released, or its own close not followed by a new
+        registration within host_gone_after), else "lost"."""
+        return "ended" if self.ended.why(code, tag) is not None else "lost"
 
     async def _refuse_absent(
         self, writer: asyncio.StreamWriter, ip: str, code: str, named: bytes | None
@@ -425,6 +487,20 @@ class RelayViewers(RelayAdmission):
             log_event("guess_failed", logging.WARNING, session=self._tag(code))
         with contextlib.suppress(DirectoryUnavailableError):
             await self._dir("limit", self._shared.guessed(code, ip, right=raw))
+
+
+def _earlier(when: float, other: float | None) -> float:
+    """The earlier of two deadlines, ``other`` None: none."""
+    return when if other is None else min(when, other)
+
+
+async def _hung_up(reader: asyncio.StreamReader) -> None:
+    """Returns once the viewer of a held join closed or reset its stream, or
+    sent something: a viewer says nothing before the relay's answer
+    (connect/relay_open.py), so one that does is no viewer, and what it
+    sent is not kept."""
+    with contextlib.suppress(OSError, ConnectionError, asyncio.IncompleteReadError):
+        await reader.read(1)
 
 
 def _same_host(reg: Registration, gone: Registration | None) -> bool:
