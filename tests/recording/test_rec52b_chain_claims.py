@@ -123,7 +123,8 @@ def test_export_does_not_take_an_unsigned_part_into_a_signed_session(
 ) -> None:
     _first, second = _copy(signed, tmp_path / "rec")
     forged = _unsigned_after(second, tmp_path / "rec" / "zz-forged.screc")
-    done = cli("export", tmp_path / "rec", "--log", tmp_path / "log.jsonl")
+    # The file itself (rec52c: the folder holds two sessions, refused, exit 2).
+    done = cli("export", forged, "--log", tmp_path / "log.jsonl")
     no_traceback(done)
     assert "part 3 of 3" not in done.stdout and "one session of" not in done.stdout, done.stdout
     assert (f"{forged}: resumes the session of {second.name}, but the file of that name here"
@@ -144,11 +145,12 @@ def test_export_and_play_do_not_take_a_part_signed_by_another_key(
     why = (f"{forged}: resumes the session of {second.name}, but the file of that name here is"
            f" NOT the one it names (it is signed by host key {other}, that file is signed by"
            f" host key {_signer(second)})")  # fmt: skip
-    done = cli("export", tmp_path / "rec", "--log", tmp_path / "log.jsonl")
+    # The file itself (rec52c: the folder holds two sessions, refused, exit 2).
+    done = cli("export", forged, "--log", tmp_path / "log.jsonl")
     no_traceback(done)
     assert why in done.stdout and "part 3 of 3" not in done.stdout, done.stdout
     assert done.returncode == 10, (done.stdout, done.stderr)
-    played = cli("play", tmp_path / "rec", "--at", 0, "--out", tmp_path, "--no-cursor")
+    played = cli("play", forged, "--at", 0, "--out", tmp_path, "--no-cursor")
     no_traceback(played)
     assert why in played.stdout and "part 3 of 3" not in played.stdout, played.stdout
     assert played.returncode == 10, (played.stdout, played.stderr)

@@ -25,14 +25,14 @@ from screencodec.transport.channel.display import counted, safe_text
 
 if TYPE_CHECKING:
     from screencodec.recording import RecordingReader
-    from screencodec.recording.chain import Chain
+    from screencodec.recording.chain import Chain, Ends
     from screencodec.recording.reader import VerifyReport
 
 __all__ = [
     "_NOT_A_PINNED_HOSTS", "_UNVERIFIED_HINT", "_NeedsKeyError", "_RefusedError", "_chain_end",
     "_chain_said", "_chunks_checked", "_export", "_not_shown", "_open_readable",
     "_open_session", "_play", "_play_web", "_png_every", "_session_chain", "_session_said",
-    "_unverified_end", "_warn"
+    "_sessions_end", "_unverified_end", "_warn"
 ]
 
 
@@ -150,24 +150,39 @@ def _open_session(args: argparse.Namespace) -> tuple[Chain, str, int]:
 
 def _session_chain(args: argparse.Namespace) -> Chain:
     """The parts of the session ``args.file`` ends (a folder: the one
-    session whose last part is in it), each open as :func:`_open_readable`
-    opens one file."""
-    from screencodec.recording.chain import last_parts, open_chain
+    session whose last part is in it; a file whose claim to resume another
+    does not check out is a session of its own, rec52c), each open as
+    :func:`_open_readable` opens one file."""
+    from screencodec.recording.chain import open_chain, session_ends
 
     def opened(path: Path) -> RecordingReader:
         return _open_readable(args, path)
 
-    last = args.file
-    if args.file.is_dir():
-        ends = last_parts(args.file, opened)
-        if len(ends) != 1:
-            names = ", ".join(p.name for p in ends[:5]) + (", ..." if len(ends) > 5 else "")
-            raise _NoDirectoryError(
-                f"{args.file}: no recordings (*.screc) in this folder" if not ends else
-                f"{args.file}: {len(ends)} sessions end in this folder ({names}): give the "
-                "last file of one")  # fmt: skip
-        last = ends[0]
-    return open_chain(last, opened)
+    if not args.file.is_dir():
+        return open_chain(args.file, opened)
+    ends = session_ends(args.file, opened)
+    if len(ends.last) != 1:
+        raise _NoDirectoryError(_sessions_end(args.file, ends))
+    return open_chain(ends.last[0], opened, ends.hashed)
+
+
+def _sessions_end(folder: Path, ends: Ends) -> str:
+    """Why a folder is not one session (docs/recording.md "Playing and
+    exporting a chain": refused, naming the sessions' last files), and
+    which links were not taken, in verify's words (rec52c: a crafted file
+    naming a session's last part is a session of its own; sanitised where
+    it is printed, as every error is)."""
+    if not ends.last:
+        return f"{folder}: no recordings (*.screc) in this folder"
+    names = ", ".join(p.name for p in ends.last[:5]) + (", ..." if len(ends.last) > 5 else "")
+    line = (f"{folder}: {len(ends.last)} sessions end in this folder ({names}): give the last"
+            " file of one")  # fmt: skip
+    if ends.not_taken:
+        links = "; ".join(f"{path.name}: {words}" for path, words in ends.not_taken[:5])
+        more = "; ..." if len(ends.not_taken) > 5 else ""
+        line += (f"; a session of its own, not taken as a later part of the file it names"
+                 f" (verify exits 10): {links}{more}")  # fmt: skip
+    return line
 
 
 def _chain_said(chain: Chain) -> None:

@@ -1,8 +1,10 @@
 """Whether a recording in a folder is a later part of the session of the file
 it names: what ``recordings list`` checks before it shows it as one, and
 ``verify``, ``play`` and ``export`` before they follow its link (rec52b:
-they checked the SHA-256 alone; :func:`link_refuted`), and ``prune`` before
-it says a kept part's session start is gone. One check, :func:`mismatch`.
+they checked the SHA-256 alone; :func:`link_refuted`) and before they take
+the file it names as no session's end (rec52c: ``chain.session_ends``),
+and ``prune`` before it says a kept part's session start is gone. One
+check, :func:`mismatch`.
 
 A resumed link's recording names the file of the link before it in its
 consent event's ``earlier`` (docs/recording.md "A resumed link"): its name,
