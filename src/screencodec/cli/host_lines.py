@@ -21,12 +21,12 @@ from screencodec.cli.terminal import StatusLines, in_words, rtt_band, rtt_shown
 from screencodec.transport.channel.display import safe_text
 from screencodec.transport.session.chat import DELIVERED, NOT_CONFIRMED, NOT_DELIVERED
 from screencodec.transport.session.endreasons import (
-    AGENT_LEFT,
     LINK_LOST,
     NO_REQUEST,
     NO_VIEW_ASKED,
     REQUEST_WAIT,
     VIEWER_LEFT,
+    agent_gone,
     refused_words,
     viewer_stopped,
 )
@@ -172,7 +172,7 @@ def _left_unanswered(reason: str, asked: bool) -> str | None:
     (consent41). None for any other end (said as a session's end)."""
     if reason == _BYE or reason.startswith(_BYE + ": "):
         said = reason.removeprefix(_BYE).removeprefix(": ")
-        gone = said if viewer_stopped(said) is not None else AGENT_LEFT  # words52
+        gone = agent_gone(said)  # words52: a stopped viewer is said so
     elif reason.startswith("viewer gone"):
         gone = LINK_LOST
     else:
