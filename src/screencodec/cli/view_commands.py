@@ -9,8 +9,10 @@ resumption (:class:`_Conversation`).
 
 Apart from the session loop (cli/view.py), which only starts a
 conversation and moves it to the viewer of the moment; it takes the
-max-pixels hint from cli/view_ending.py and the take-back line from
-cli/view_status.py, and nothing else of the view modules.
+max-pixels hint from cli/view_ending.py, the take-back line from
+cli/view_status.py, ``/type`` and ``/key`` from cli/view_typing.py and
+``/control`` from cli/view_control.py, and nothing else of the view
+modules.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from screencodec.cli.say import (
 )
 from screencodec.cli.terminal import TypedLine, tell
 from screencodec.cli.view_clipboard import ViewClipboard
+from screencodec.cli.view_control import ASK_AGAIN, AskControl
 from screencodec.cli.view_ending import _watch_it
 from screencodec.cli.view_status import TAKEN_BACK
 from screencodec.cli.view_typing import Typing
@@ -143,7 +146,7 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
                 # Not when VIEW went too: the session ends (Permission.taking
                 # takes the whole level then), nothing is left to watch.
                 if CONTROL in had and CONTROL not in ev.level and VIEW in ev.level:
-                    print(TAKEN_BACK, flush=True)
+                    print(f"{TAKEN_BACK} ({ASK_AGAIN})", flush=True)
                 had = ev.level
             elif isinstance(ev, SessionRejoined):  # after a lost link: what the host took up
                 tell(ev.describe(viewer.level))
@@ -209,7 +212,8 @@ async def _guarded(line: str, sending: _Sending, screens: _Screens,
 async def _command(line: str, sending: _Sending, screens: _Screens,
                    clip: ViewClipboard | None = None) -> None:  # fmt: skip
     """Carry out a typed line that is not chat: ``/send``, ``/stop``,
-    ``/monitor``, ``/clip``, ``/type``, ``/key`` (cli/view_typing.py), or
+    ``/monitor``, ``/clip``, ``/type``, ``/key`` (cli/view_typing.py),
+    ``/control`` (cli/view_control.py), or
     the answer of :func:`_not_chat`."""
     typed = command(line)
     if typed is not None and typed.name == "send":
@@ -227,6 +231,8 @@ async def _command(line: str, sending: _Sending, screens: _Screens,
         sending.typing.start(sending.viewer, _typed_text(line))  # beside this loop (type43)
     elif typed is not None and typed.name == "key":
         await sending.typing.key(sending.viewer, typed.arg)  # after a /type under way
+    elif typed is not None and typed.name == "control":
+        sending.asking.start(sending.viewer)  # beside this loop: the answer may take a minute
     else:
         tell(_not_chat(line))
 
@@ -252,6 +258,8 @@ class _Sending:
         self._stopped: set[asyncio.Task[None]] = set()  #: those /stop cancelled
         #: The /type under way (cli/view_typing.py), stopped with the rest.
         self.typing = Typing()
+        #: The /control request under way (cli/view_control.py), stopped with the rest.
+        self.asking = AskControl()
 
     @property
     def going(self) -> bool:
@@ -273,6 +281,7 @@ class _Sending:
 
     def cancel(self) -> None:
         self.typing.stop(ending=True)  # Ctrl-C, or the session ended: says how much went
+        self.asking.cancel()
         for task in self._tasks:
             task.cancel()
 

@@ -1,0 +1,74 @@
+"""``/control`` in ``screencodec view``'s terminal: ask the host's user for
+control of their mouse and keyboard, as ``--control`` does at the start.
+
+walk52: once the customer took control back (their ``/view``), the
+terminal had no way to ask again (the web page has its button): ``/type``
+told an agent who had started with ``--control`` to start with it, and
+only leaving and joining again (the customer asked once more to let them
+see) would do. The question may stay open for up to its timeout, so the
+request runs in a task of its own beside the command loop, and its answer
+is told in ``--control``'s words when it comes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from screencodec.cli.terminal import tell
+from screencodec.cli.view_status import CONTROL_ASKED, NO_INPUT_HERE, _control_answer
+from screencodec.errors import ScreencodecError
+from screencodec.transport.session.permissions import CONTROL
+
+if TYPE_CHECKING:
+    from screencodec.transport.session.viewer import Viewer
+
+__all__ = ["ALREADY_ASKED", "ALREADY_HELD", "ASK_AGAIN", "AskControl"]
+
+#: Said after the host's user took control back (in brackets).
+ASK_AGAIN = "/control asks for it again"
+#: ``/control`` while the agent holds control.
+ALREADY_HELD = "(you hold control already: /type TEXT and /key NAME type on the host's keyboard)"
+#: ``/control`` while a request (this one's, or ``--control``'s) waits for its answer.
+ALREADY_ASKED = "(asked already: waiting for the host's user's answer)"
+
+
+class AskControl:
+    """The ``/control`` request under way, if any (one at a time: the
+    viewer takes one permission request at a time)."""
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self, viewer: Viewer) -> None:
+        if CONTROL in viewer.level:
+            tell(ALREADY_HELD)
+        elif self._task is not None and not self._task.done():
+            tell(ALREADY_ASKED)
+        else:
+            self._task = asyncio.ensure_future(self._ask(viewer))
+
+    async def _ask(self, viewer: Viewer) -> None:
+        asked = asyncio.ensure_future(viewer.request(CONTROL))
+        # The request's first step runs before this one resumes: it raises
+        # at once while --control's own request waits for its answer.
+        await asyncio.sleep(0)
+        if asked.done() and isinstance(asked.exception(), RuntimeError):
+            tell(ALREADY_ASKED)
+            return
+        tell(CONTROL_ASKED)
+        try:
+            granted = await asked
+        except (ScreencodecError, OSError):
+            return  # the session is ending, or its link broke: its end is told
+        finally:
+            asked.cancel()  # this task cancelled (the session ends): the request too
+        tell(_control_answer(granted, viewer.refusal))
+        if granted:
+            tell(NO_INPUT_HERE)
+
+    def cancel(self) -> None:
+        """Stop waiting (the session ends, or its link is taken up again by
+        a new viewer: the host forgets the question with the old link)."""
+        if self._task is not None:
+            self._task.cancel()

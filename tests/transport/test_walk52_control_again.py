@@ -1,0 +1,68 @@
+"""``screencodec view --control`` in a terminal, after the customer took
+control back with ``/view``: the agent can ask for it again.
+
+Found (walk52, host and view in tmux through a relay, an xterm under
+Xvfb): the customer typed ``/view``; the agent read "the host's user took
+back control: you can only watch now", typed ``/type x`` and was told
+``(not typed: you do not hold control of the host's mouse and keyboard:
+start screencodec view with --control, and the host's user is asked)``, of
+a view started with ``--control``. The terminal had no way to ask again
+(the web page has its button): only leaving and joining again, the
+customer asked once more to let them see.
+
+Expected: ``/control`` asks the host's user again, as ``--control`` does,
+in the same words (``asked for control: ...``, ``control granted``), and
+what is granted types; the lines that say control is missing point to it.
+
+A real Xvfb with an xterm running bash, a real ``screencodec host
+--control xtest`` and ``screencodec view`` each on a pseudo-terminal
+(test_walk43_view_types' fixture and helpers).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .test_attack_prompts import PtyHost, _credentials
+from .test_walk43_view_types import _bash_ran, _view_with_control, xterm_log  # noqa: F401
+
+ASKED_AGAIN = "asked for control: waiting for the host's user's answer..."
+
+
+def test_control_taken_back_is_asked_for_again_with_slash_control(
+    xterm_log: tuple[str, Path], monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    display, log = xterm_log
+    monkeypatch.setenv("DISPLAY", display)
+    host = PtyHost("--control", "xtest")
+    try:
+        port, code, password = _credentials(host)
+        view = _view_with_control(host, port, code, password)
+        try:
+            host.type("/view")
+            mark = view.wait_for(r"the host's user took back control: you can only watch"
+                                 r" now").end()  # fmt: skip
+            view.type("/type echo nope")
+            # Found: "...: start screencodec view with --control, and the host's user is asked".
+            view.wait_for(r"\(not typed: you do not hold control of the host's mouse and"
+                          r" keyboard: type /control to ask the host's user for it\)", mark)
+            mark = len(view.text)
+            view.type("/control")
+            view.wait_for(ASKED_AGAIN, mark)
+            host.wait_for(r"Question 3: MORE ACCESS.*?\[y/N\] ")
+            host.type("y")
+            view.wait_for(r"control granted\n", mark)
+            view.type("/control")
+            view.wait_for(r"\(you hold control already: /type TEXT and /key NAME type on the"
+                          r" host's keyboard\)", mark)  # fmt: skip
+            view.type("/type echo walk52 $((6 * 7))")
+            view.wait_for(r"sent 22 characters to the host's keyboard\n", mark)
+            view.type("/key Enter")
+            _bash_ran(log, "walk52 42\n")
+            assert "nope" not in log.read_text(errors="replace")
+        finally:
+            view.close()
+    finally:
+        host.close()
