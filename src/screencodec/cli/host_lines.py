@@ -246,8 +246,10 @@ def _shared(stats: LinkStats, status: StatusLines, now: float,
         return f"[shared] {safe_text(stats.line(), 200)}{dropped}"
     rate = "still," if status.still(stats.peer) else f"{stats.fps:.0f} fps"
     # ``shown``: how the terminal names this peer elsewhere (reconnected_as).
-    return status.fit(f"[shared] {safe_text(shown or stats.peer, 60)}: {rate}"
-                      f"{rtt_shown(stats.rtt_ms)} {stats.kbps:.0f} kbit/s{dropped}")
+    # On a narrow terminal the figures are cut first, then the peer's name;
+    # never the count of its input ignored (walk52).
+    return status.fit(f"{rate}{rtt_shown(stats.rtt_ms)} {stats.kbps:.0f} kbit/s", dropped,
+                      head=f"[shared] {safe_text(shown or stats.peer, 60)}: ")
 
 
 #: Seconds without a byte from a viewer that keeps its link warm (a record
