@@ -129,6 +129,9 @@ class _Commands(_FileCommands):
         #: after N s" counts from it (walk40: a view stopped 20 s was "back
         #: after 6 s", the time since the loss, 15 s after "no word ... 6 s").
         self.silent_since: dict[str, float] = {}
+        #: Seconds this program did not run just before the loss of those of
+        #: them lost meanwhile (:meth:`lost`): their "is back" says so.
+        self.stalled_away: dict[str, float] = {}
         #: The peer name each agent who came back has now, by the peer name
         #: of a link of theirs that was lost (:meth:`resumed`): a line given
         #: before the resume and confirmed after it names them as they are now.
@@ -216,8 +219,8 @@ class _Commands(_FileCommands):
             self.levels.pop(event.peer, None)
             self.told_control.discard(event.peer)
 
-    def lost(self, event: SessionEnded, held: Permission, silent_since: float | None = None
-             ) -> None:  # fmt: skip
+    def lost(self, event: SessionEnded, held: Permission, silent_since: float | None = None,
+             stalled: float | None = None) -> None:  # fmt: skip
         """A session ended because its link was lost: its agent may come back
         unasked for ``event.resumable`` seconds with ``held``; the user is
         told, and a ``--once`` host waits that long before it closes. Not
@@ -230,7 +233,11 @@ class _Commands(_FileCommands):
         took it up was lost before it joined: session/resume.py) holds what
         it held when it was away before: its SessionEnded names it as the
         user knew it, whose levels were let go then (ends36: CONTROL was
-        forgotten, and /view said there was nothing to take back)."""
+        forgotten, and /view said there was nothing to take back).
+
+        ``stalled``: this program did not run for that many seconds just
+        before (Silences.stalled): the link was lost then, not by the agent
+        (walk52: "their connection had dropped" of a host stopped 45 s)."""
         peer = event.peer
         name = self._name(peer)
         controls = CONTROL in held or peer in self.away_control
@@ -243,7 +250,12 @@ class _Commands(_FileCommands):
         limited = limit is not None and event.resumable < self.host.config.resume_window
         then = f" (then the session's time limit of {limit:.0f} s ends it)" if limited else ""
         can = "see and control your screen" if controls else "see your screen"
-        self.ui.say(f"the connection to {_agents(self.ui, (event.peer,))} was lost{meanwhile}"
+        stall = ""
+        if stalled is not None:
+            stall = f" while this program did not run for {stalled:.0f} s"
+            self.stalled_away[peer] = stalled
+        self.ui.say(f"the connection to {_agents(self.ui, (event.peer,))} was lost{stall}"
+                    f"{meanwhile}"
                     f"\n{name!r} may reconnect within {event.resumable:.0f} s{then} and {can}"
                     " again without being asked (type /end to prevent it)")
         loop = asyncio.get_running_loop()
@@ -310,6 +322,7 @@ class _Commands(_FileCommands):
         screen now."""
         self.away.pop(peer, None)
         self.away_control.discard(peer)
+        self.stalled_away.pop(peer, None)
         name = self._name(peer)
         if self.once:
             if not self.host.viewers:
@@ -353,8 +366,15 @@ class _Commands(_FileCommands):
         can = "see and control your screen" if control else "see your screen"
         # walk38: /view offered to a viewer's host too, with no control to take back.
         back = "/view takes control back, " if control else ""
-        self.ui.say(f"{_agents(self.ui, (event.peer,))} is back{after}: their connection"
-                    f" had dropped; they {can} again, as you allowed ({back}/end or Ctrl-C"
+        stalled = self.stalled_away.pop(event.was or event.peer, None)
+        if stalled is not None:  # lost while this program did not run (walk52)
+            away = max(away, stalled)
+            after = f" after {away:.0f} s"
+            dropped = "the connection had dropped while this program did not run"
+        else:
+            dropped = "their connection had dropped"
+        self.ui.say(f"{_agents(self.ui, (event.peer,))} is back{after}: {dropped};"
+                    f" they {can} again, as you allowed ({back}/end or Ctrl-C"
                     " stops sharing)")
 
     async def run(self, typed: asyncio.Queue[Command]) -> None:
