@@ -21,6 +21,7 @@ A real Xvfb with an xterm running bash, a real ``screencodec host
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,34 @@ def test_control_taken_back_is_asked_for_again_with_slash_control(
             view.close()
     finally:
         host.close()
+
+
+def test_a_control_question_closed_by_the_session_end_is_not_told_unanswered(
+    xterm_log: tuple[str, Path], monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """The customer stopped the host (Ctrl-C) while the agent's /control was
+    asked: the agent read "control not granted: the host did not answer"
+    and then "session ended: the host's user ended the session" (walk52,
+    of the first version of /control). Only the end is told."""
+    display, _log = xterm_log
+    monkeypatch.setenv("DISPLAY", display)
+    host = PtyHost("--control", "xtest")
+    try:
+        port, code, password = _credentials(host)
+        view = _view_with_control(host, port, code, password)
+        try:
+            host.type("/view")
+            mark = view.wait_for(r"you can only watch now").end()
+            view.type("/control")
+            view.wait_for(ASKED_AGAIN, mark)
+            host.wait_for(r"Question 3: MORE ACCESS.*?\[y/N\] ")
+            host.proc.send_signal(signal.SIGINT)
+            view.wait_for(r"session ended: [^\n]*\n", mark)
+            assert view.proc.wait(timeout=30) == 0
+        finally:
+            view.close()
+    finally:
+        host.close()
+    said = view.text[mark:]
+    # Found: "control not granted: the host did not answer", then the end.
+    assert "control not granted" not in said, said

@@ -23,10 +23,16 @@ from screencodec.transport.session.permissions import CONTROL
 if TYPE_CHECKING:
     from screencodec.transport.session.viewer import Viewer
 
-__all__ = ["ALREADY_ASKED", "ALREADY_HELD", "ASK_AGAIN", "AskControl"]
+__all__ = ["ALREADY_ASKED", "ALREADY_HELD", "ASK_AGAIN", "END_WAIT", "LOST_ASKING", "AskControl"]
 
 #: Said after the host's user took control back (in brackets).
 ASK_AGAIN = "/control asks for it again"
+#: Seconds a request left without an answer waits before saying so: the
+#: session's end (or a lost link's move to a new viewer) cancels it first.
+END_WAIT = 1.0
+#: A request the lost link took with it.
+LOST_ASKING = ("control not granted: the connection was lost before the host's user answered"
+               " (/control asks again once back)")  # fmt: skip
 #: ``/control`` while the agent holds control.
 ALREADY_HELD = "(you hold control already: /type TEXT and /key NAME type on the host's keyboard)"
 #: ``/control`` while a request (this one's, or ``--control``'s) waits for its answer.
@@ -63,6 +69,16 @@ class AskControl:
             return  # the session is ending, or its link broke: its end is told
         finally:
             asked.cancel()  # this task cancelled (the session ends): the request too
+        if not granted and viewer.refusal is None:
+            # No answer: the viewer answers a pending request so as its
+            # session ends or its link is lost. Then this task is cancelled
+            # (the conversation stops, or moves to the resumed viewer)
+            # before it is over; only a question timed out is told so
+            # (walk52: "the host did not answer" before the end line).
+            await asyncio.sleep(END_WAIT)
+            if viewer.link_lost:
+                tell(LOST_ASKING)
+                return
         tell(_control_answer(granted, viewer.refusal))
         if granted:
             tell(NO_INPUT_HERE)
