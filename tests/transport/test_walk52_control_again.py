@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from .test_attack_prompts import PtyHost, _credentials
+from .test_view_cli_send_screens import PtyView
 from .test_walk43_view_types import _bash_ran, _view_with_control, xterm_log  # noqa: F401
 
 ASKED_AGAIN = "asked for control: waiting for the host's user's answer..."
@@ -98,3 +99,31 @@ def test_a_control_question_closed_by_the_session_end_is_not_told_unanswered(
     said = view.text[mark:]
     # Found: "control not granted: the host did not answer", then the end.
     assert "control not granted" not in said, said
+
+
+def test_the_first_control_question_closed_by_the_end_is_not_told_unanswered(
+    xterm_log: tuple[str, Path], monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """The same of ``--control``'s own question, at the start: the walk
+    read "control not granted: the host did not answer", then "session
+    ended: the host's user ended the session"."""
+    display, _log = xterm_log
+    monkeypatch.setenv("DISPLAY", display)
+    host = PtyHost("--control", "xtest")
+    view = None
+    try:
+        port, code, password = _credentials(host)
+        view = PtyView(f"127.0.0.1:{port}", "--code", code, "--password", password,
+                       "--name", "Dave", "--control")  # fmt: skip
+        host.say_yes(1)
+        view.wait_for(ASKED_AGAIN)
+        host.wait_for(r"Question 2: MORE ACCESS.*?\[y/N\] ")
+        host.proc.send_signal(signal.SIGINT)
+        view.wait_for(r"session ended: [^\n]*\n")
+        assert view.proc.wait(timeout=30) == 0
+    finally:
+        if view is not None:
+            view.close()
+        host.close()
+    # Found: "control not granted: the host did not answer", then the end.
+    assert "control not granted" not in view.text, view.text
