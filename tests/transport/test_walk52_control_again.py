@@ -22,6 +22,7 @@ A real Xvfb with an xterm running bash, a real ``screencodec host
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,37 @@ def test_the_first_control_question_closed_by_the_end_is_not_told_unanswered(
         host.close()
     # Found: "control not granted: the host did not answer", then the end.
     assert "control not granted" not in view.text, view.text
+
+
+def test_a_yes_after_the_view_stopped_waiting_is_told(
+    xterm_log: tuple[str, Path], monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """``host --consent-timeout 120``: the view stops waiting for the
+    control question's answer at 60 s ("control not granted: the host did
+    not answer"); the customer said y at 75 s, their terminal said the
+    agent could now use their mouse and keyboard, and the agent's terminal
+    said nothing (walk52). The late yes is told, and what it grants types."""
+    display, log = xterm_log
+    monkeypatch.setenv("DISPLAY", display)
+    host = PtyHost("--control", "xtest", "--consent-timeout", "120")
+    view = None
+    try:
+        port, code, password = _credentials(host)
+        view = PtyView(f"127.0.0.1:{port}", "--code", code, "--password", password,
+                       "--name", "Dave", "--control")  # fmt: skip
+        host.say_yes(1)
+        host.wait_for(r"Question 2: MORE ACCESS.*?\[y/N\] ")
+        view.wait_for(r"control not granted: the host did not answer\n", timeout=90)
+        mark = len(view.text)
+        host.type("y")
+        host.wait_for(r"can now use your mouse and keyboard")
+        # Found: nothing; the agent took the session for view only.
+        view.wait_for(r"control granted: the host's user said yes after all\n", mark, 15)
+        time.sleep(1.2)  # the fixture's own pointer move is 1 s behind
+        view.type("/type echo late $((6 * 7))")
+        view.type("/key Enter")
+        _bash_ran(log, "late 42\n")
+    finally:
+        if view is not None:
+            view.close()
+        host.close()

@@ -253,6 +253,8 @@ async def _view_main(args: argparse.Namespace, password: str,
                         tell(LOST_ASKING)
             if answered:
                 print(_control_answer(bool(granted), viewer.refusal), flush=True)
+                # A yes after it is told when it comes (walk52).
+                chat.unanswered.told = not granted and viewer.refusal is None
                 if granted:
                     tell(NO_INPUT_HERE)
             else:

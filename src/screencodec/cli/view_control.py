@@ -23,7 +23,8 @@ from screencodec.transport.session.permissions import CONTROL
 if TYPE_CHECKING:
     from screencodec.transport.session.viewer import Viewer
 
-__all__ = ["ALREADY_ASKED", "ALREADY_HELD", "ASK_AGAIN", "END_WAIT", "LOST_ASKING", "AskControl"]
+__all__ = ["ALREADY_ASKED", "ALREADY_HELD", "ASK_AGAIN", "END_WAIT", "LATE_GRANT", "LOST_ASKING",
+           "AskControl", "Unanswered"]
 
 #: Said after the host's user took control back (in brackets).
 ASK_AGAIN = "/control asks for it again"
@@ -39,12 +40,38 @@ ALREADY_HELD = "(you hold control already: /type TEXT and /key NAME type on the 
 ALREADY_ASKED = "(asked already: waiting for the host's user's answer)"
 
 
+#: Told when control comes after its request was told unanswered (the
+#: viewer waits 60 s; the host's question may wait longer: --consent-timeout,
+#: or behind another question).
+LATE_GRANT = "control granted: the host's user said yes after all"
+
+
+class Unanswered:
+    """Whether a request for control was told "the host did not answer"
+    and nothing came since (over the session's links): a grant that comes
+    then is told (walk52: the customer said y at 75 s of a 120 s question,
+    their terminal said the agent could now use their mouse and keyboard,
+    and the agent's said nothing, after "the host did not answer" at 60 s)."""
+
+    def __init__(self) -> None:
+        self.told = False
+
+    def granted(self) -> None:
+        """CONTROL came: told by :data:`LATE_GRANT` if its request was told
+        unanswered (a request's own grant is told by its own line)."""
+        if self.told:
+            self.told = False
+            tell(LATE_GRANT)
+            tell(NO_INPUT_HERE)
+
+
 class AskControl:
     """The ``/control`` request under way, if any (one at a time: the
     viewer takes one permission request at a time)."""
 
-    def __init__(self) -> None:
+    def __init__(self, unanswered: Unanswered | None = None) -> None:
         self._task: asyncio.Task[None] | None = None
+        self.unanswered = unanswered or Unanswered()
 
     def start(self, viewer: Viewer) -> None:
         if CONTROL in viewer.level:
@@ -80,6 +107,7 @@ class AskControl:
                 tell(LOST_ASKING)
                 return
         tell(_control_answer(granted, viewer.refusal))
+        self.unanswered.told = not granted and viewer.refusal is None
         if granted:
             tell(NO_INPUT_HERE)
 
