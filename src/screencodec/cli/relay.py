@@ -57,7 +57,8 @@ def register(subparsers: Any, summary: str) -> None:
                    help="how long a host's code stays reserved for it after a cut, and "
                         "after its relay died (1-300; default 15)")
     r.add_argument("--drain-timeout", type=float, metavar="SECONDS", default=30.0,
-                   help="on SIGTERM, how long live pairs may keep running")
+                   help="on SIGTERM or Ctrl-C, how long live pairs may keep running"
+                        " (a second one cuts them at once; default 30)")
     r.add_argument("--log-level", default="INFO",
                    choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                    help="the least important log lines written (default INFO)")
