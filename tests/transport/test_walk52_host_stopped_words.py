@@ -39,6 +39,9 @@ def test_a_host_that_did_not_run_says_so_not_that_the_agent_dropped() -> None:
         os.kill(host.proc.pid, signal.SIGSTOP)
         try:
             view.wait_for(r"reconnecting", seen, 30)
+            # /control while reconnecting: said not asked, not "unknown command".
+            view.type("/control")
+            view.wait_for(r"\(not asked: [^\n]*; type it again once back in the session\)", seen)
             time.sleep(max(0.0, STOPPED - 10))
         finally:
             os.kill(host.proc.pid, signal.SIGCONT)

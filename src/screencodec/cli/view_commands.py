@@ -646,6 +646,8 @@ class _Conversation:
                 tell(f"(not sent: {AWAY}; type it again once back in the session)")
             elif typed is not None and typed.name in ("type", "key"):
                 tell(f"(not typed: {AWAY}; type it again once back in the session)")
+            elif typed is not None and typed.name == "control":
+                tell(f"(not asked: {AWAY}; type it again once back in the session)")
             else:
                 tell(_not_chat(line))
 
