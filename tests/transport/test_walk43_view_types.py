@@ -121,7 +121,7 @@ def test_without_control_type_and_key_say_so_and_send_nothing(
         for typed in ("/type echo nope", "/key Enter"):
             view.type(typed)
             view.wait_for(r"\(not typed: you do not hold control of the host's mouse and"
-                          r" keyboard: start screencodec view with --control")  # fmt: skip
+                          r" keyboard: type /control to ask the host's user for it\)")  # fmt: skip
         time.sleep(1)
         assert "nope" not in _output(log), _output(log)
     finally:

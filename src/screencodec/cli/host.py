@@ -294,8 +294,9 @@ async def _share(args: argparse.Namespace, config: HostConfig, terminal: _Termin
     try:
         # A stop (Ctrl-C, a signal) while still listening or registering
         # ends the start too: the relay may take 10 s to answer.
+        told = _relay_status(ui, commands.relay_lost)  # an agent's link goes with it (walk52)
         opening = asyncio.ensure_future(_open(args, creds, on_channel, timeouts, on_lost,
-                                              on_status=_relay_status(ui)))  # fmt: skip
+                                              on_status=told))  # fmt: skip
         stopping = asyncio.ensure_future(done.wait())
         try:
             await asyncio.wait({opening, stopping}, return_when=asyncio.FIRST_COMPLETED)

@@ -59,6 +59,11 @@ JOIN_WAIT = 10.0
 #: Seconds a /say waits for the line typed before it (an answer: a pipe
 #: and a thread away) to reach the open question.
 ANSWER_WAIT = 1.0
+#: Seconds between an agent's link lost and the relay lost within which the
+#: link went with the relay (the sockets to it break within one look of the
+#: registration's keepalive apart; reasoned, not measured beyond the walk's
+#: and the test's 0-1 s).
+WITH_THE_RELAY = 10.0
 
 
 def _named(agents: tuple[tuple[str, str], ...], ui: TerminalQuestions) -> str:
@@ -129,6 +134,14 @@ class _Commands(_FileCommands):
         #: after N s" counts from it (walk40: a view stopped 20 s was "back
         #: after 6 s", the time since the loss, 15 s after "no word ... 6 s").
         self.silent_since: dict[str, float] = {}
+        #: Seconds this program did not run just before the loss of those of
+        #: them lost meanwhile (:meth:`lost`): their "is back" says so.
+        self.stalled_away: dict[str, float] = {}
+        #: When (loop time) each of them was lost, and when the relay was
+        #: last lost: an agent back whose link went with the relay is not
+        #: told "their connection had dropped" (walk52).
+        self.lost_at: dict[str, float] = {}
+        self.relay_lost_at: float | None = None
         #: The peer name each agent who came back has now, by the peer name
         #: of a link of theirs that was lost (:meth:`resumed`): a line given
         #: before the resume and confirmed after it names them as they are now.
@@ -216,8 +229,8 @@ class _Commands(_FileCommands):
             self.levels.pop(event.peer, None)
             self.told_control.discard(event.peer)
 
-    def lost(self, event: SessionEnded, held: Permission, silent_since: float | None = None
-             ) -> None:  # fmt: skip
+    def lost(self, event: SessionEnded, held: Permission, silent_since: float | None = None,
+             stalled: float | None = None) -> None:  # fmt: skip
         """A session ended because its link was lost: its agent may come back
         unasked for ``event.resumable`` seconds with ``held``; the user is
         told, and a ``--once`` host waits that long before it closes. Not
@@ -230,7 +243,11 @@ class _Commands(_FileCommands):
         took it up was lost before it joined: session/resume.py) holds what
         it held when it was away before: its SessionEnded names it as the
         user knew it, whose levels were let go then (ends36: CONTROL was
-        forgotten, and /view said there was nothing to take back)."""
+        forgotten, and /view said there was nothing to take back).
+
+        ``stalled``: this program did not run for that many seconds just
+        before (Silences.stalled): the link was lost then, not by the agent
+        (walk52: "their connection had dropped" of a host stopped 45 s)."""
         peer = event.peer
         name = self._name(peer)
         controls = CONTROL in held or peer in self.away_control
@@ -243,7 +260,13 @@ class _Commands(_FileCommands):
         limited = limit is not None and event.resumable < self.host.config.resume_window
         then = f" (then the session's time limit of {limit:.0f} s ends it)" if limited else ""
         can = "see and control your screen" if controls else "see your screen"
-        self.ui.say(f"the connection to {_agents(self.ui, (event.peer,))} was lost{meanwhile}"
+        self.lost_at[peer] = asyncio.get_running_loop().time()
+        stall = ""
+        if stalled is not None:
+            stall = f" while this program did not run for {stalled:.0f} s"
+            self.stalled_away[peer] = stalled
+        self.ui.say(f"the connection to {_agents(self.ui, (event.peer,))} was lost{stall}"
+                    f"{meanwhile}"
                     f"\n{name!r} may reconnect within {event.resumable:.0f} s{then} and {can}"
                     " again without being asked (type /end to prevent it)")
         loop = asyncio.get_running_loop()
@@ -310,6 +333,8 @@ class _Commands(_FileCommands):
         screen now."""
         self.away.pop(peer, None)
         self.away_control.discard(peer)
+        self.stalled_away.pop(peer, None)
+        self.lost_at.pop(peer, None)
         name = self._name(peer)
         if self.once:
             if not self.host.viewers:
@@ -353,9 +378,31 @@ class _Commands(_FileCommands):
         can = "see and control your screen" if control else "see your screen"
         # walk38: /view offered to a viewer's host too, with no control to take back.
         back = "/view takes control back, " if control else ""
-        self.ui.say(f"{_agents(self.ui, (event.peer,))} is back{after}: their connection"
-                    f" had dropped; they {can} again, as you allowed ({back}/end or Ctrl-C"
+        stalled = self.stalled_away.pop(event.was or event.peer, None)
+        lost_at = self.lost_at.pop(event.was or event.peer, None)
+        if stalled is not None:  # lost while this program did not run (walk52)
+            away = max(away, stalled)
+            after = f" after {away:.0f} s"
+            dropped = "the connection had dropped while this program did not run"
+        elif self._with_the_relay(lost_at):
+            dropped = "the connection through the relay had dropped (the relay was lost)"
+        else:
+            dropped = "their connection had dropped"
+        self.ui.say(f"{_agents(self.ui, (event.peer,))} is back{after}: {dropped};"
+                    f" they {can} again, as you allowed ({back}/end or Ctrl-C"
                     " stops sharing)")
+
+    def relay_lost(self) -> None:
+        """The relay was lost (the registration's status): the agents' links
+        through it went with it."""
+        self.relay_lost_at = asyncio.get_running_loop().time()
+
+    def _with_the_relay(self, lost_at: float | None) -> bool:
+        """Whether a link lost at ``lost_at`` went with the relay: lost
+        within :data:`WITH_THE_RELAY` seconds of it (either first: the two
+        connections break apart)."""
+        return (lost_at is not None and self.relay_lost_at is not None
+                and abs(lost_at - self.relay_lost_at) <= WITH_THE_RELAY)  # fmt: skip
 
     async def run(self, typed: asyncio.Queue[Command]) -> None:
         try:

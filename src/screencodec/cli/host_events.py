@@ -164,7 +164,10 @@ async def _show(host: Host, ui: TerminalQuestions, commands: _Commands,
                 why = stopped_words(commands.stopped_by, "you ended it")
             elif ev.resumable > 0:
                 silent = None if silences is None else silences.since(ev.peer)
-                commands.lost(ev, held, silent)  # (not ``why``: the link's words, walk4)
+                stalled = (None if silences is None else
+                           silences.stalled(asyncio.get_running_loop().time()))  # fmt: skip
+                # (not ``why``: the link's words, walk4)
+                commands.lost(ev, held, silent, stalled)
                 continue
             left = _left_unanswered(ev.reason, ev.peer in ui.names) if unanswered else None
             if ev.reason in LET_IN_TO_NOTHING:  # never a session the user was asked about
@@ -212,6 +215,9 @@ SILENCE_CHECK = 0.5
 #: A look this late (s) was held up by this program not running (a stopped
 #: host, a frozen machine), not by the viewer (channel/sealed.py alike).
 _OVERSLEPT = 2.0
+#: A link lost at most this long (s) after this program ran again was lost
+#: while it did not run (the viewer gave up on it meanwhile): said so.
+STALL_RECENT = 5.0
 
 
 class Silences:
@@ -226,9 +232,25 @@ class Silences:
     def __init__(self, status: StatusLines) -> None:
         self.status = status
         self.told: dict[str, float] = {}
+        #: When the look after the last was due (loop time), and this
+        #: program's last stall: (when it was seen, how long it lasted).
+        self.due: float | None = None
+        self._stall: tuple[float, float] | None = None
         #: Those of :attr:`told` whose link went (lost, ended) before they
         #: were heard again: :meth:`since` reads them once.
         self._gone: dict[str, float] = {}
+
+    def stalled(self, now: float) -> float | None:
+        """How long this program did not run, if that ended at most
+        :data:`STALL_RECENT` seconds before ``now`` or is ending now (the
+        look after it not made yet: a link's loss is read as early); None
+        otherwise. walk52: a host stopped 45 s said of the agent's link
+        "their connection had dropped"."""
+        if self.due is not None and now - self.due > _OVERSLEPT:
+            return now - self.due + SILENCE_CHECK
+        if self._stall is not None and now - self._stall[0] <= STALL_RECENT:
+            return self._stall[1]
+        return None
 
     def since(self, peer: str) -> float | None:
         """When ``peer`` was last heard, if its silence was told and it was
@@ -236,6 +258,10 @@ class Silences:
         told = self.told.get(peer)
         gone = self._gone.pop(peer, None)
         return told if told is not None else gone
+
+    def stall_seen(self, now: float, lasted: float) -> None:
+        """This program did not run for ``lasted`` seconds, up to ``now``."""
+        self._stall = (now, lasted)
 
     def lines(self, heard: dict[str, tuple[float | None, bool]], now: float,
               name: Callable[[str], str]) -> list[str]:
@@ -269,9 +295,11 @@ async def _silences(host: Host, ui: TerminalQuestions, silences: Silences) -> No
     heard again (:class:`Silences`)."""
     loop = asyncio.get_running_loop()
     while True:
-        due = loop.time() + SILENCE_CHECK
+        due = silences.due = loop.time() + SILENCE_CHECK
         await asyncio.sleep(SILENCE_CHECK)
         now = loop.time()
+        if now - due > _OVERSLEPT:
+            silences.stall_seen(now, now - due + SILENCE_CHECK)
         if now - due > _OVERSLEPT or ui.asking:
             # Woken late, this program did not run: what the viewers sent
             # meanwhile is still unread. A question open: said after it.

@@ -246,8 +246,10 @@ def _shared(stats: LinkStats, status: StatusLines, now: float,
         return f"[shared] {safe_text(stats.line(), 200)}{dropped}"
     rate = "still," if status.still(stats.peer) else f"{stats.fps:.0f} fps"
     # ``shown``: how the terminal names this peer elsewhere (reconnected_as).
-    return status.fit(f"[shared] {safe_text(shown or stats.peer, 60)}: {rate}"
-                      f"{rtt_shown(stats.rtt_ms)} {stats.kbps:.0f} kbit/s{dropped}")
+    # On a narrow terminal the figures are cut first, then the peer's name;
+    # never the count of its input ignored (walk52).
+    return status.fit(f"{rate}{rtt_shown(stats.rtt_ms)} {stats.kbps:.0f} kbit/s", dropped,
+                      head=f"[shared] {safe_text(shown or stats.peer, 60)}: ")
 
 
 #: Seconds without a byte from a viewer that keeps its link warm (a record
@@ -268,12 +270,17 @@ def _heard_again(who: str, quiet: float) -> str:
     return f"{who} is heard again (after {quiet:.0f} s of silence)"
 
 
-def _relay_status(ui: TerminalQuestions) -> Callable[[RelayStatus], None]:
+def _relay_status(ui: TerminalQuestions, on_lost: Callable[[], None] | None = None,
+                  ) -> Callable[[RelayStatus], None]:  # fmt: skip
     """The line the local user reads when the session code stops or starts
     working at the relay (the relay went down or came back): while it is
-    lost, an agent who tries the code is told there is no such session."""
+    lost, an agent who tries the code is told there is no such session.
+    ``on_lost`` is called as the relay is lost (the agents' links through
+    it are lost with it: _Commands.relay_lost, walk52)."""
 
     def tell(status: RelayStatus) -> None:
+        if not status.reachable and on_lost is not None:
+            on_lost()
         if status.reachable and status.moved_from:  # failover42: another of its cluster
             ui.say(f"moved to the relay at {status.relay}, of the same cluster as the one at"
                    f" {status.moved_from} (lost); the code {status.code} works")

@@ -151,7 +151,8 @@ def _recorder(args: argparse.Namespace) -> Any:
 def _recording_words(args: argparse.Namespace, recorder: Any) -> str:
     """The start's line of a host that records (walk43: nothing said it, and
     a recording past its retention was deleted at start without a word):
-    where, whether sealed, how long kept, and what the start deleted."""
+    where, whether sealed, signed by which host key, how long kept, and
+    what the start deleted."""
     if recorder is None:
         return ""
     days = recorder.retention.days if recorder.retention is not None else None
@@ -160,8 +161,12 @@ def _recording_words(args: argparse.Namespace, recorder: Any) -> str:
     sealed = (", sealed for the auditor's key" if args.record_key is not None else
               ", not sealed: readable by this account and root only (file mode 0600);"
               " --record-key AUDITOR.pub seals them")  # fmt: skip
+    # walk52: --record-sign was not said, nor the key id the auditor pins.
+    signer = recorder.signer
+    signed = ("" if signer is None else
+              f", signed with this host's key {signer.entry['key_id']}")  # fmt: skip
     kept = "" if days is None else f"; kept {days:g} days"
-    line = f"\nrecording every session into {args.record}{sealed}{kept}"
+    line = f"\nrecording every session into {args.record}{sealed}{signed}{kept}"
     if recorder.pruned:
         line += f" (deleted now, older than that: {_recordings(recorder.pruned)})"
     return line

@@ -3,8 +3,9 @@
 One relay alone keeps its session directory in memory; several relays behind
 a load balancer share one with ``--directory redis://HOST:PORT/DB`` and each
 names the address viewers should be sent to with ``--advertise``. SIGTERM
-drains: the relay stops accepting, hands its hosts back to the cluster and
-lets live pairs run up to ``--drain-timeout``. A value typed wrong is
+(or Ctrl-C) drains: the relay stops accepting, hands its hosts back to the
+cluster and lets live pairs run up to ``--drain-timeout``; a second one
+cuts them at once (exit status 128 + the signal). A value typed wrong is
 refused as argparse refuses one, whichever check finds it (usage, then
 ``screencodec relay: error: argument --OPTION: ...``); what the machine
 refuses (a port in use, the directory unreachable) is one line on stderr.
@@ -59,7 +60,8 @@ def register(subparsers: Any, summary: str) -> None:
                    help="how long after a host's connection to the relay was lost a viewer's "
                         "join waits for it to register again (0-70; default 8; 0: told at once)")
     r.add_argument("--drain-timeout", type=float, metavar="SECONDS", default=30.0,
-                   help="on SIGTERM, how long live pairs may keep running")
+                   help="on SIGTERM or Ctrl-C, how long live pairs may keep running"
+                        " (a second one cuts them at once; default 30)")
     r.add_argument("--log-level", default="INFO",
                    choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                    help="the least important log lines written (default INFO)")
@@ -152,10 +154,16 @@ async def _relay_main(args: argparse.Namespace) -> int:
         # Handlers go in before the line a supervisor waits for: a SIGTERM sent
         # right after it must drain, not kill.
         stop = asyncio.Event()
+        signals: list[int] = []  # the stop signals in order: the second cuts the drain short
         loop = asyncio.get_running_loop()
+
+        def stopping(sig: int) -> None:
+            signals.append(sig)
+            stop.set()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
+                loop.add_signal_handler(sig, stopping, sig)
         where = f"[{args.metrics_bind}]" if ":" in args.metrics_bind else args.metrics_bind
         metrics = ("" if args.metrics_port is None else
                    f", metrics on http://{where}:{args.metrics_port}/metrics")
@@ -172,12 +180,41 @@ async def _relay_main(args: argparse.Namespace) -> int:
               f"{relay.advertise}{names}, directory {directory.describe()}{metrics})"
               f"{wait}{caveat}", flush=True)
         await stop.wait()
-        print(f"draining (up to {args.drain_timeout:g} s)", flush=True)
-        await relay.drain(args.drain_timeout)
+        stop.clear()
+        # walk52: "draining (up to 30 s)" and then nothing, a second Ctrl-C
+        # ignored, while a person restarting the relay by hand waited.
+        if relay.pairs:
+            print(f"draining (up to {args.drain_timeout:g} s; Ctrl-C again cuts the"
+                  f" {_sessions(relay.pairs)} still open at once)", flush=True)  # fmt: skip
+        else:
+            print("draining (no session open)", flush=True)
+        draining = asyncio.ensure_future(relay.drain(args.drain_timeout))
+        again = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({draining, again}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            again.cancel()
+        if not draining.done():
+            print(f"cutting the {_sessions(relay.pairs)} still open now (their agents"
+                  " reconnect, and their hosts register again, on another relay or on"
+                  " this one started again)", flush=True)  # fmt: skip
+            draining.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await draining
+            # A drain with no time left: cuts what is left, and still waits the
+            # few seconds the cluster needs to learn of sessions that ended here.
+            await relay.drain(0)
+            return 128 + signals[-1]  # interrupted: 130 for Ctrl-C, 143 for SIGTERM
+        await draining
     finally:
         await relay.close()
         await directory.close()
     return 0
+
+
+def _sessions(n: int) -> str:
+    """``n`` agents' sessions in words."""
+    return "1 session" if n == 1 else f"{n} sessions"
 
 
 def _host_port(host: str, port: int) -> str:

@@ -51,7 +51,9 @@ VIEW_COMMANDS = (
     ("/stop [NAME]", "stop the files you are sending (/send), or only those named NAME; the"
                      " host keeps none that had not all gone; /stop alone also stops a /type"),
     ("/monitor N", "watch the host's screen N (listed when the host has more than one)"),
-    ("/type TEXT", "type TEXT on the host's keyboard (you need control: view --control)"),
+    ("/control", "ask the host's user for control of their mouse and keyboard (as view"
+                 " --control does; again after they took it back)"),
+    ("/type TEXT", "type TEXT on the host's keyboard (you need control: /control)"),
     ("/key NAME", "press a key there: /key Enter, /key Tab, /key Ctrl+C, /key Alt+F4"),
     ("/clip", "put your clipboard on the host's (you need control): Ctrl+V pastes it there;"
               " in a terminal there, Shift+Insert"),

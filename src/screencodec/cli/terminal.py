@@ -213,13 +213,39 @@ class StatusLines:
         self._moving[who] = (moving, changing, since)
         return moving
 
-    def fit(self, text: str) -> str:
-        """``text`` cut to the terminal's width (one column spare, so the
-        cursor does not wrap), ending in "..." when cut; whole in a log."""
+    def fit(self, text: str, keep: str = "", head: str = "") -> str:
+        """``head``, ``text`` and ``keep`` in a line cut to the terminal's
+        width (one column spare, so the cursor does not wrap); whole in a
+        log. What is cut, marked "...", is ``text`` first, at a blank
+        (its figures: "rtt 1 ...", never a number cut in two), then
+        ``head``'s end; ``keep`` stays whole while 12 columns fit before
+        it (walk52: "their input ignored: 1..." of 12 keys, the news the
+        line was printed for, read as one key)."""
+        whole = head + text + keep
         if not self.on_terminal:
-            return text
+            return whole
         width = max(_columns() - 1, 20)
-        return text if len(text) <= width else text[: width - 3] + "..."
+        if len(whole) <= width:
+            return whole
+        room = width - len(head) - len(keep)
+        if room >= 12:
+            return head + _cut_at_blank(text, room) + keep
+        room = width - len(keep)
+        if room >= 12:
+            return (head + text)[: room - 3] + "..." + keep
+        return whole[: width - 3] + "..."
+
+
+def _cut_at_blank(text: str, room: int) -> str:
+    """``text`` cut to ``room`` columns with "..." at its end, at a blank:
+    a figure is left out whole, and with it a number whose unit did not
+    fit ("24 ..." of "24 kbit/s")."""
+    words = text.split(" ")
+    while words and len(" ".join(words)) + 4 > room:
+        words.pop()
+    if words and words[-1].replace(".", "").isdigit():
+        words.pop()
+    return " ".join([*words, "..."])
 
 
 def rtt_band(rtt_ms: float) -> str:

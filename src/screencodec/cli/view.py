@@ -75,6 +75,7 @@ from screencodec.cli.view_connect import (
     _ViewError,
     exit_status,
 )
+from screencodec.cli.view_control import END_WAIT, LOST_ASKING
 from screencodec.cli.view_ending import (
     LEFT,
     LEFT_AWAY,
@@ -241,8 +242,19 @@ async def _view_main(args: argparse.Namespace, password: str,
             asked = asyncio.ensure_future(viewer.request(CONTROL))
             print(CONTROL_ASKED, flush=True)
             answered, granted = await _unless_left(asked, left)
+            if answered and not granted and viewer.refusal is None:
+                # No answer: the viewer answers a pending request so as its
+                # run ends; the session's end line says what happened
+                # (walk52: "the host did not answer" before it).
+                await asyncio.wait({running}, timeout=END_WAIT)
+                if running.done():
+                    answered = False
+                    if viewer.link_lost:
+                        tell(LOST_ASKING)
             if answered:
                 print(_control_answer(bool(granted), viewer.refusal), flush=True)
+                # A yes after it is told when it comes (walk52).
+                chat.unanswered.told = not granted and viewer.refusal is None
                 if granted:
                     tell(NO_INPUT_HERE)
             else:

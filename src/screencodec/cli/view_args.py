@@ -40,7 +40,7 @@ def register(subparsers: Any, summary: str) -> None:
                    help="ask the host's user for control of their mouse and keyboard as soon"
                         " as you are let in (with --web: the page's Request control asks"
                         " later; in this terminal, /type TEXT and /key NAME type on their"
-                        " keyboard, and the mouse needs --web)")
+                        " keyboard, /control asks later, and the mouse needs --web)")
     v.add_argument("--duration", type=seconds, default=None, metavar="S",
                    help="leave S seconds after the host's user let you in (with --web: S"
                         " seconds after the start, the page's opening and the user's answer"

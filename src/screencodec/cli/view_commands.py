@@ -9,8 +9,10 @@ resumption (:class:`_Conversation`).
 
 Apart from the session loop (cli/view.py), which only starts a
 conversation and moves it to the viewer of the moment; it takes the
-max-pixels hint from cli/view_ending.py and the take-back line from
-cli/view_status.py, and nothing else of the view modules.
+max-pixels hint from cli/view_ending.py, the take-back line from
+cli/view_status.py, ``/type`` and ``/key`` from cli/view_typing.py and
+``/control`` from cli/view_control.py, and nothing else of the view
+modules.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from screencodec.cli.say import (
 )
 from screencodec.cli.terminal import TypedLine, tell
 from screencodec.cli.view_clipboard import ViewClipboard
+from screencodec.cli.view_control import ASK_AGAIN, AskControl, Unanswered
 from screencodec.cli.view_ending import _watch_it
 from screencodec.cli.view_status import TAKEN_BACK
 from screencodec.cli.view_typing import Typing
@@ -106,7 +109,7 @@ def _typed_lines(line: TypedLine | None) -> asyncio.Queue[str]:
 
 async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
                 held: list[str], events: Any, *, clip: ViewClipboard | None = None,
-                ) -> None:  # fmt: skip
+                unanswered: Unanswered | None = None) -> None:  # fmt: skip
     """Show the host's chat (the viewer passed it through safe_text) and carry
     out the lines typed: ``/say TEXT`` is sent, ``/send PATH`` offers a file
     (:class:`_Sending`), ``/monitor N`` switches screens (``screens``),
@@ -120,6 +123,7 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
     ``clip``: the terminal's clipboard (cli/view_clipboard.py), which tells
     the clipboard events and carries out ``/clip``."""
     clip = clip or ViewClipboard()
+    unanswered = unanswered or Unanswered()
     from screencodec.transport.session.chat import DELIVERED, SENT, ChatBacklogError
     from screencodec.transport.session.events import (
         ChatDelivery,
@@ -143,7 +147,9 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
                 # Not when VIEW went too: the session ends (Permission.taking
                 # takes the whole level then), nothing is left to watch.
                 if CONTROL in had and CONTROL not in ev.level and VIEW in ev.level:
-                    print(TAKEN_BACK, flush=True)
+                    print(f"{TAKEN_BACK} ({ASK_AGAIN})", flush=True)
+                elif CONTROL not in had and CONTROL in ev.level:
+                    unanswered.granted()  # told if its request was told unanswered
                 had = ev.level
             elif isinstance(ev, SessionRejoined):  # after a lost link: what the host took up
                 tell(ev.describe(viewer.level))
@@ -155,7 +161,7 @@ async def _chat(viewer: Any, screens: _Screens, typed: asyncio.Queue[str],
                 await clip.event(ev)
 
     printer = asyncio.ensure_future(shown())
-    sending = _Sending(viewer)
+    sending = _Sending(viewer, unanswered)
     try:
         while True:
             if not held:
@@ -209,7 +215,8 @@ async def _guarded(line: str, sending: _Sending, screens: _Screens,
 async def _command(line: str, sending: _Sending, screens: _Screens,
                    clip: ViewClipboard | None = None) -> None:  # fmt: skip
     """Carry out a typed line that is not chat: ``/send``, ``/stop``,
-    ``/monitor``, ``/clip``, ``/type``, ``/key`` (cli/view_typing.py), or
+    ``/monitor``, ``/clip``, ``/type``, ``/key`` (cli/view_typing.py),
+    ``/control`` (cli/view_control.py), or
     the answer of :func:`_not_chat`."""
     typed = command(line)
     if typed is not None and typed.name == "send":
@@ -227,6 +234,8 @@ async def _command(line: str, sending: _Sending, screens: _Screens,
         sending.typing.start(sending.viewer, _typed_text(line))  # beside this loop (type43)
     elif typed is not None and typed.name == "key":
         await sending.typing.key(sending.viewer, typed.arg)  # after a /type under way
+    elif typed is not None and typed.name == "control":
+        sending.asking.start(sending.viewer)  # beside this loop: the answer may take a minute
     else:
         tell(_not_chat(line))
 
@@ -245,13 +254,15 @@ class _Sending:
     (the :class:`~screencodec.transport.session.events.FileSent` the
     viewer's sender returns), or one saying why it was not offered."""
 
-    def __init__(self, viewer: Viewer) -> None:
+    def __init__(self, viewer: Viewer, unanswered: Unanswered | None = None) -> None:
         self.viewer = viewer
         #: Each offer's task and its file's name (what /stop NAME matches).
         self._tasks: dict[asyncio.Task[None], str] = {}
         self._stopped: set[asyncio.Task[None]] = set()  #: those /stop cancelled
         #: The /type under way (cli/view_typing.py), stopped with the rest.
         self.typing = Typing()
+        #: The /control request under way (cli/view_control.py), stopped with the rest.
+        self.asking = AskControl(unanswered)
 
     @property
     def going(self) -> bool:
@@ -273,6 +284,7 @@ class _Sending:
 
     def cancel(self) -> None:
         self.typing.stop(ending=True)  # Ctrl-C, or the session ended: says how much went
+        self.asking.cancel()
         for task in self._tasks:
             task.cancel()
 
@@ -581,6 +593,8 @@ class _Conversation:
         self.held: list[str] = []
         #: This machine's clipboard and the host's last text (kept over a resume).
         self.clip = ViewClipboard()
+        #: Whether a request for control was told unanswered (view.py's, /control's).
+        self.unanswered = Unanswered()
         self.move_to(viewer)
 
     def move_to(self, viewer: Viewer) -> None:
@@ -598,7 +612,8 @@ class _Conversation:
         # the host kept for the resume may be its first (transport/session/chat.py).
         events = viewer.events()
         self._task = asyncio.ensure_future(_chat(viewer, screens, self._typed, self.held,
-                                                 events, clip=self.clip))  # fmt: skip
+                                                 events, clip=self.clip,
+                                                 unanswered=self.unanswered))  # fmt: skip
 
     def reconnecting(self) -> None:
         """The link was lost and is being taken up again: the lines typed
@@ -631,6 +646,8 @@ class _Conversation:
                 tell(f"(not sent: {AWAY}; type it again once back in the session)")
             elif typed is not None and typed.name in ("type", "key"):
                 tell(f"(not typed: {AWAY}; type it again once back in the session)")
+            elif typed is not None and typed.name == "control":
+                tell(f"(not asked: {AWAY}; type it again once back in the session)")
             else:
                 tell(_not_chat(line))
 

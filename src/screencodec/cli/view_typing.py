@@ -57,8 +57,10 @@ KEY_NAMES = {
 MODIFIERS = {"ctrl": 0xFFE3, "control": 0xFFE3, "alt": 0xFFE9, "shift": 0xFFE1, "super": 0xFFEB}
 
 #: Said instead of typing when the agent does not hold CONTROL.
-NO_CONTROL = ("(not typed: you do not hold control of the host's mouse and keyboard: start"
-              " screencodec view with --control, and the host's user is asked)")  # fmt: skip
+#: walk52: it said "start screencodec view with --control" to an agent who
+#: had, and whose control the host's user had taken back; /control asks.
+NO_CONTROL = ("(not typed: you do not hold control of the host's mouse and keyboard: type"
+              " /control to ask the host's user for it)")  # fmt: skip
 #: Said when the viewer withheld the keys: a resumed link's first picture
 #: has not come yet, and the host would drop them as typed blind.
 BLIND = "(not typed: the host's picture has not come back yet after the reconnect: type it again)"
