@@ -27,6 +27,7 @@ are high.
 lead49 added the files of 18 s or more that were missing, from two
 full runs (-n 6, quiet, 2026-12-07), with the figures of those run
 while time49a-d made them faster where those were measured.
+Stop 52 added its two new files of 18 s or more (-n 2, their own run).
 An approximation is enough: it only orders."""
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ SLOW_FIRST = (
     "tests/test_wheel.py",  # 101 s
     "tests/relay/test_relay44_frozen_relay.py",  # 93 s (time49c, own run)
     "tests/relay/test_epoch41_host_waits.py",  # 74 s
+    "tests/transport/test_walk52_control_again.py",  # 70 s, all but 1 s a wait (stop 52, -n 2)
     "tests/test_typing.py",  # 55 s
     "tests/transport/test_walk38_reconnect_words.py",  # 54 s
     "tests/transport/test_endbye_slow_link.py",  # 52 s
@@ -72,6 +74,7 @@ SLOW_FIRST = (
     "tests/test_walk3_page.py",  # 24 s
     "tests/relay/test_ends36_host_end_relay.py",  # 24 s (flake48d, loaded)
     "tests/transport/test_view_cli_signals.py",  # 24 s (lead49, two full runs, -n 6)
+    "tests/transport/test_walk52_host_stopped_words.py",  # 18 s, a wait (stop 52, -n 2)
     "tests/web/test_pagelive_silence.py",  # 23 s
     "tests/transport/test_attack_local_presses.py",  # 23 s
     "tests/transport/test_input44_two_agents.py",  # 23 s (stop 44, shared machine, -n 1)
