@@ -1,5 +1,6 @@
-"""An idle shared screen (idle51): the host's CPU while nothing changes, and
-the display lag of the first change after stillness.
+"""An idle shared screen (idle51, cursor52): the host's CPU while nothing
+changes, the display lag of the first change after stillness, and the
+pointer's lag.
 
 **CPU**: a real ``screencodec host --source screen --control none`` on a
 1920x1080 Xvfb with one idle xterm, a real terminal ``screencodec view``
@@ -11,6 +12,12 @@ xterm) and a ``Viewer`` over the sealed transport on 127.0.0.1; after
 ``STILL`` s without a change, ``xdotool key`` types a letter into the xterm
 (its ``cat`` echoes it): from just before xdotool starts to the viewer
 applying the first update after it (an idle host sends none before it).
+
+**Pointer lag** (cursor52), in the same session after the keys: after
+``POINTER_STILL`` s of a still pointer, ``xdotool mousemove`` to a new
+place: from just before xdotool starts to the viewer's pointer
+(``Viewer.cursor``) standing there. Part of it is xdotool's own
+start (a process, an X connection): its run alone is reported beside.
 
 With ``$SCREENCODEC_BENCH_BASELINE`` set to another tree's ``src`` (the
 code before, say), each run alternates the two trees (their own Python
@@ -26,6 +33,7 @@ import asyncio
 import json
 import os
 import pty
+import random
 import re
 import statistics
 import subprocess
@@ -45,6 +53,8 @@ SECONDS = float(os.environ.get("SCREENCODEC_BENCH_IDLE_SECONDS", "10"))
 STILL = 5.0  #: seconds without a change before each key
 KEYS = 4  #: keys (lag samples) per lag run
 RUNS = int(os.environ.get("SCREENCODEC_BENCH_IDLE_RUNS", "3"))
+POINTER_STILL = 1.0  #: seconds of a still pointer before each move (and up to 50 ms)
+MOVES = int(os.environ.get("SCREENCODEC_BENCH_IDLE_MOVES", "10"))  #: pointer moves per lag run
 
 
 def _cpu(pid: int) -> float:
@@ -98,7 +108,7 @@ def idle_cpu(src: str, display: str, seconds: float = SECONDS) -> float:
         os.close(ours)
 
 
-async def _lags(display: str, keys: int) -> list[float]:
+async def _lags(display: str, keys: int, moves: int) -> dict[str, list[float]]:
     from screencodec.capture import ScreenSource
     from screencodec.transport import Host, Viewer, allow
     from screencodec.transport.channel.codes import SessionCredentials
@@ -107,13 +117,17 @@ async def _lags(display: str, keys: int) -> list[float]:
     env = {**os.environ, "DISPLAY": display}
     host = Host(lambda i: ScreenSource(i, display=display), consent=allow())
     creds = SessionCredentials()
-    lags = []
+    lags: list[float] = []
+    pointer: list[float] = []
+    xdotool: list[float] = []
     async with await listen_direct("127.0.0.1", 0, creds, host.serve) as listener:
         channel = await connect_direct("127.0.0.1", listener.port, creds.code, creds.password)
         viewer = Viewer(channel)
         viewer.record_times = True
         await viewer.start()
         task = asyncio.ensure_future(viewer.run())
+        await (await asyncio.create_subprocess_exec(
+            "xdotool", "mousemove", "100", "100", env=env)).wait()  # fmt: skip
         for _ in range(keys):
             await asyncio.sleep(STILL)
             seen = len(viewer.applied_at)
@@ -125,19 +139,43 @@ async def _lags(display: str, keys: int) -> list[float]:
                 await asyncio.sleep(0.001)
             if len(viewer.applied_at) > seen:
                 lags.append((viewer.applied_at[seen][1] - typed) * 1000)
+        for n in range(moves):
+            # Not a whole number of poll periods (1 s is 60 of them): each
+            # move at another phase of the host's polls.
+            await asyncio.sleep(POINTER_STILL + random.uniform(0, 0.05))
+            # Each move a new place, inside the xterm: without a window
+            # manager the keys go to the window under the pointer.
+            x, y = 100 + 37 * (n % 11), 100 + 23 * (n % 7)
+            moved = time.perf_counter()
+            move = await asyncio.create_subprocess_exec(
+                "xdotool", "mousemove", str(x), str(y), env=env)  # fmt: skip
+            await move.wait()
+            ran = time.perf_counter()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                at = viewer.cursor
+                if at is not None and (at.x, at.y) == (x, y):
+                    pointer.append((time.perf_counter() - moved) * 1000)
+                    xdotool.append((ran - moved) * 1000)
+                    break
+                await asyncio.sleep(0.0005)
         await viewer.bye()
         await task
     await host.close()
-    return lags
+    return {"lag": lags, "pointer": pointer, "xdotool": xdotool}
 
 
-def first_change_lags(src: str, display: str, keys: int = KEYS) -> list[float]:
-    """Milliseconds from each key to the viewer's first update after it,
-    measured by ``src``'s code in a process of its own."""
+def first_change_lags(src: str, display: str, keys: int = KEYS,
+                      moves: int = MOVES) -> dict[str, list[float]]:  # fmt: skip
+    """Milliseconds from each key to the viewer's first update after it
+    ("lag"), from each pointer move to the viewer's pointer there
+    ("pointer"; "xdotool": the move's own run), measured by ``src``'s code
+    in a process of its own."""
     env = {**os.environ, "PYTHONPATH": src}
-    out = subprocess.run([sys.executable, __file__, "--lags", display, str(keys)], env=env,
-                         capture_output=True, text=True, check=True, timeout=120)  # fmt: skip
-    lags: list[float] = json.loads(out.stdout.strip().splitlines()[-1])
+    out = subprocess.run([sys.executable, __file__, "--lags", display, str(keys), str(moves)],
+                         env=env, capture_output=True, text=True, check=True,
+                         timeout=120 + 15 * moves)  # fmt: skip
+    lags: dict[str, list[float]] = json.loads(out.stdout.strip().splitlines()[-1])
     return lags
 
 
@@ -146,13 +184,15 @@ def measure(runs: int = RUNS) -> dict[str, dict[str, list[float]]]:
     baseline = os.environ.get("SCREENCODEC_BENCH_BASELINE")
     if baseline:
         trees["baseline"] = baseline
-    out: dict[str, dict[str, list[float]]] = {name: {"cpu": [], "lag": []} for name in trees}
+    out: dict[str, dict[str, list[float]]] = {
+        name: {"cpu": [], "lag": [], "pointer": [], "xdotool": []} for name in trees}
     with xvfb_xterm(*SIZE, cols=100, rows=40, at=(50, 50)) as display:
         for run in range(runs):
             order = list(trees.items())
             for name, src in order if run % 2 == 0 else order[::-1]:
                 out[name]["cpu"].append(idle_cpu(src, display))
-                out[name]["lag"] += first_change_lags(src, display)
+                for what, got in first_change_lags(src, display).items():
+                    out[name][what] += got
     return out
 
 
@@ -164,6 +204,12 @@ def report(result: dict[str, dict[str, list[float]]]) -> list[str]:
         lines.append(f"  {name}: CPU {cpu} % of a core; first change lag median "
                      f"{statistics.median(lag):.0f} ms, max {max(lag):.0f} ms "
                      f"({len(lag)} keys: {', '.join(f'{x:.0f}' for x in lag)})")  # fmt: skip
+        moves, runs = got["pointer"], got["xdotool"]
+        if moves:
+            lines.append(f"    pointer lag median {statistics.median(moves):.1f} ms, max "
+                         f"{max(moves):.1f} ms ({len(moves)} moves: "
+                         f"{', '.join(f'{x:.0f}' for x in moves)}); xdotool's own run "
+                         f"median {statistics.median(runs):.1f} ms")  # fmt: skip
     if "baseline" in result:
         ratio = statistics.median(result["this"]["cpu"]) / statistics.median(
             result["baseline"]["cpu"])
@@ -177,6 +223,6 @@ def test_idle_host_cpu_and_first_change_lag(request: pytest.FixtureRequest) -> N
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--lags"]:
-        print(json.dumps(asyncio.run(_lags(sys.argv[2], int(sys.argv[3])))))
+        print(json.dumps(asyncio.run(_lags(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))))
     else:
         print("\n".join(report(measure())))

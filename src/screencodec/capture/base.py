@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from ..geometry import Monitor
 
-__all__ = ["CursorState", "FrameSource", "Hint", "SourceWrapper"]
+__all__ = ["CursorState", "FrameSource", "Hint", "LoopCursor", "SourceWrapper"]
 
 #: Damage rectangles (x, y, w, h) as an (n, 4) int32 array, in frame coordinates.
 Hint = npt.NDArray[np.int32]
@@ -40,6 +40,34 @@ class CursorState:
         self.shape = shape
         self.hotspot = hotspot
         self.visible = visible
+
+
+class LoopCursor(abc.ABC):
+    """The pointer read on an event loop without blocking it (a host's loop:
+    transport/session/pointer_read.py): :meth:`ask` writes the question,
+    :meth:`answer` takes the answer once it is all in, from a connection of
+    its own whose :meth:`fileno` is readable when more of it came. One
+    question at a time; called on one thread only. Closed by its owner."""
+
+    @abc.abstractmethod
+    def fileno(self) -> int: ...
+
+    @abc.abstractmethod
+    def ask(self) -> None:
+        """Write the question (a few bytes: never waits); again before an
+        answer was taken, nothing."""
+
+    @abc.abstractmethod
+    def answer(self) -> CursorState:
+        """The pointer asked about, read without waiting: BlockingIOError
+        while it is not all in (wait for :meth:`fileno`, then call again);
+        any other error (ConnectionError, OSError: the server is gone, it
+        said something that does not hold together) means the pointer is
+        lost for good."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Close the connection (never waits)."""
 
 
 class FrameSource(abc.ABC):
@@ -108,6 +136,13 @@ class FrameSource(abc.ABC):
         """The pointer's state, or None when the source cannot tell."""
         return None
 
+    def loop_cursor(self) -> LoopCursor | None:
+        """A new :class:`LoopCursor` of the pointer :meth:`cursor` reads,
+        for the caller to own and close, or None when the source has none
+        (the default): then :meth:`cursor` is the way. It may block (it
+        opens a connection): call it where :meth:`cursor` would be."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release what the source holds. Idempotent."""
 
@@ -154,6 +189,9 @@ class SourceWrapper(FrameSource):
 
     def cursor(self) -> CursorState | None:
         return self.inner.cursor()
+
+    # loop_cursor stays the default (None): a subclass that changes the
+    # pointer in cursor() would otherwise be passed by on the loop.
 
     def close(self) -> None:
         self.inner.close()

@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from ..errors import CaptureError
 from ..geometry import Monitor, Rect
-from .base import CursorState, FrameSource, Hint
+from .base import CursorState, FrameSource, Hint, LoopCursor
 
 __all__ = ["BAND_GRID", "NOT_OPENED", "ROLL_GRABS", "ScreenSource", "list_monitors"]
 
@@ -109,6 +109,7 @@ class ScreenSource(FrameSource):
         self._closed = False
         self._cursor: Any = None  # an XFixesCursor, opened on first use
         self._cursor_failed = False
+        self._loop_cursors: list[LoopCursor] = []  # loop_cursor()'s: closed by close() too
         self._damage: Any = None  # an XDamageTracker, opened on the first grab_hinted
         self._damage_failed = False
         self._hint_valid = False  # the last take belongs to a grab of this box
@@ -314,6 +315,26 @@ class ScreenSource(FrameSource):
         inside = b.x <= x < b.right and b.y <= y < b.bottom
         return CursorState(x - b.x, y - b.y, shape=shape, hotspot=hot, visible=inside)
 
+    def loop_cursor(self) -> LoopCursor | None:
+        """The pointer of :meth:`cursor` on a connection of its own, read on
+        an event loop (:class:`LoopCursor`), in coordinates of the area
+        captured when each answer is taken; None where :meth:`cursor` gives
+        up (no XFixes, no Xlib, the display cannot be opened). Blocks while
+        it connects. None too in a subclass that changed :meth:`cursor`
+        (its pointer is not this one)."""
+        if self._closed or self._cursor_failed or type(self).cursor is not ScreenSource.cursor:
+            return None
+        try:
+            from .x11cursor import XFixesCursor
+
+            pointer = _ScreenPointer(XFixesCursor(self._display), self)
+        except Exception:  # a cursor is optional
+            return None
+        # Closed with the source too, should its caller never close it (one
+        # opened on a worker for a caller that had given up waiting).
+        self._loop_cursors.append(pointer)
+        return pointer
+
     def close(self) -> None:
         if self._closed:
             return
@@ -322,6 +343,9 @@ class ScreenSource(FrameSource):
             with contextlib.suppress(Exception):  # closing a dead connection
                 self._cursor.close()
             self._cursor = None
+        for pointer in self._loop_cursors:
+            pointer.close()
+        self._loop_cursors.clear()
         self._close_damage()
         with contextlib.suppress(Exception):  # the X server died: mss raises XError
             self._sct.close()
@@ -331,6 +355,33 @@ class ScreenSource(FrameSource):
 
     def __repr__(self) -> str:
         return f"ScreenSource(region={self._box}, display={self._display!r})"
+
+
+class _ScreenPointer(LoopCursor):
+    """:meth:`ScreenSource.loop_cursor`'s: an XFixesCursor's answers in the
+    coordinates of the source's area, as :meth:`ScreenSource.cursor` gives
+    them (the area read when an answer is taken: a switch of monitor on a
+    worker meanwhile is a reference swapped)."""
+
+    def __init__(self, cursor: Any, source: ScreenSource) -> None:
+        self._cursor = cursor
+        self._source = source
+
+    def fileno(self) -> int:
+        return int(self._cursor.fileno())
+
+    def ask(self) -> None:
+        self._cursor.ask()
+
+    def answer(self) -> CursorState:
+        x, y, shape, hot = self._cursor.answer()
+        b = self._source._box
+        inside = b.x <= x < b.right and b.y <= y < b.bottom
+        return CursorState(x - b.x, y - b.y, shape=shape, hotspot=hot, visible=inside)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # closing a dead connection
+            self._cursor.close()
 
 
 def _grab_failed(what: str, display: str | None, exc: Exception) -> CaptureError:

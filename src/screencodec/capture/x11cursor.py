@@ -5,6 +5,7 @@ loads this module on the first ``cursor()`` call only.
 
 from __future__ import annotations
 
+import select
 import struct
 from typing import Any
 
@@ -12,6 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import CaptureError
+
+#: How long :meth:`XFixesCursor.query` waits for the server's answer (s).
+REPLY_TIMEOUT = 10.0
 
 __all__ = ["XFixesCursor", "open_display"]
 
@@ -80,29 +84,65 @@ class XFixesCursor:
             msg = f"cannot read the pointer on X display {display!r}: {exc}"
             raise CaptureError(msg) from exc
         self._fetched = -1  # serial of the last GetCursorImage: none yet
+        self._asked: int | None = None  # serial of the request not yet answered
         self._shape: npt.NDArray[np.uint8] | None = None
         self._hot = (0, 0)
         #: Images read from the server (one per shape change, and the first).
         self.image_reads = 0
 
+    def fileno(self) -> int:
+        return int(self._wire.sock.fileno())
+
     def query(self) -> tuple[int, int, npt.NDArray[np.uint8], tuple[int, int]]:
         """``(x, y, shape, hotspot)``: root-window position of the pointer, its
-        image as (h, w, 4) BGRA with straight alpha, and the hotspot (x, y)."""
+        image as (h, w, 4) BGRA with straight alpha, and the hotspot (x, y).
+        Waits for the answer (:meth:`ask`, then :meth:`answer` until it is in)."""
+        self.ask()
+        readable = select.poll()  # not select.select: a descriptor past 1023 is fine
+        readable.register(self.fileno(), select.POLLIN)
+        while True:
+            try:
+                return self.answer()
+            except BlockingIOError:
+                if not readable.poll(REPLY_TIMEOUT * 1000):
+                    raise TimeoutError("the X server did not answer") from None
+
+    def ask(self) -> None:
+        """Send the question of the next :meth:`answer` (never waits): the
+        position, or the image with it the first time. Again before that
+        answer was taken, nothing."""
+        if self._asked is None:
+            if self._shape is None:
+                self._asked = self._fetched = self._wire.send(self._image, 1)
+            else:
+                self._asked = self._wire.send(self._where, 1)
+
+    def answer(self) -> tuple[int, int, npt.NDArray[np.uint8], tuple[int, int]]:
+        """What :meth:`query` returns, for the question :meth:`ask` sent, read
+        without waiting: BlockingIOError while it is not all in (also when the
+        shape changed: the image is asked for then, and comes next)."""
         from .x11damage import _after
 
         w = self._wire
-        if self._shape is not None:
-            # The position; events sent before its reply are noted on the way.
-            reply = w.reply(w.send(self._where, 1))
+        asked = self._asked
+        if asked is None:
+            raise BlockingIOError("nothing was asked")
+        reply = w.take(asked)
+        if reply is None:
+            raise BlockingIOError("the answer is not all in")
+        if asked != self._fetched:
+            # The position; events sent before its reply were noted on the way.
             seq = w.event_seq
             if seq is None or not _after(seq, self._fetched):
+                self._asked = None
                 x, y = struct.unpack_from("=hh", reply, 16)
+                assert self._shape is not None
                 return x, y, self._shape, self._hot
-        # The first query, or the shape changed since the last image was read
-        # (an event made after that request was done): read it, and with it
-        # the position.
-        self._fetched = w.send(self._image, 1)
-        reply = w.reply(self._fetched)
+            # The shape changed since the last image was read (an event made
+            # after that request was done): read it, and with it the position.
+            self._asked = self._fetched = w.send(self._image, 1)
+            raise BlockingIOError("the new shape is not in yet")
+        self._asked = None
         x, y, width, height, xhot, yhot = struct.unpack_from("=hhHHHH", reply, 8)
         if len(reply) < 32 + 4 * width * height:
             raise ConnectionError("a cursor image shorter than its size")
@@ -113,7 +153,12 @@ class XFixesCursor:
         return x, y, self._shape, self._hot
 
     def close(self) -> None:
-        self._display.close()
+        try:
+            self._display.close()
+        finally:
+            # python-xlib's close flushes first, which raises on a dead
+            # connection before it closes the socket: closed here anyway.
+            self._wire.sock.close()
 
 
 def _straight_bgra(argb: npt.ArrayLike, width: int, height: int) -> npt.NDArray[np.uint8]:

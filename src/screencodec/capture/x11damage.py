@@ -124,6 +124,20 @@ class _Wire:
 
     def poll(self) -> None:
         """Read what the server sent without waiting; note the events."""
+        self.poll_raw()
+        self._units(None)
+
+    def take(self, serial: int) -> bytes | None:
+        """The reply to request ``serial`` if it is all in, read without
+        waiting (events before it are noted), else None."""
+        got = self._units(serial)
+        if got is None:
+            self.poll_raw()
+            got = self._units(serial)
+        return got
+
+    def poll_raw(self) -> None:
+        """Read what the server sent without waiting, into the buffer."""
         while True:
             try:
                 chunk = self.sock.recv(_CHUNK, socket.MSG_DONTWAIT)
@@ -134,7 +148,6 @@ class _Wire:
             self._buf += chunk
             if len(chunk) < _CHUNK:
                 break  # all there was (a second call would only say so)
-        self._units(None)
 
     def reply(self, serial: int, timeout: float = REPLY_TIMEOUT) -> bytes:
         """Wait for the reply to request ``serial``; return it whole

@@ -32,10 +32,18 @@ damage another monitor's grab should see), and its monitors share one grab
 lock (a grab may write into a frame the source keeps, which the other
 monitor's viewer may be encoding).
 
-:meth:`CaptureHub.cursor` reads the pointer (``source.cursor()``) in a worker
-thread under its own per-monitor lock, never the grab lock: a pointer poll
-does not wait for a grab + encode, and viewers polling together within
-``reuse`` seconds share one read.
+:meth:`CaptureHub.cursor` reads the pointer on the event loop when the
+source has a ``loop_cursor()`` (ScreenSource: XFixes on a connection of its
+own), asked for on a worker at the first read (it connects): no worker hop
+per poll, which cost an idle host as much CPU as the rest of its stillness
+(transport/session/pointer_read.py: the question written, the answer
+waited for in place up to a millisecond, else read once the loop sees it
+came; not answered within
+:attr:`CaptureHub.answer_within` s, the monitor fails as a grab not
+answered does). Other sources are read
+(``source.cursor()``) in a worker thread under a per-monitor lock of their
+own, never the grab lock: a pointer poll does not wait for a grab + encode.
+Either way viewers polling together within ``reuse`` seconds share one read.
 
 :meth:`CaptureHub.quiet` tells a viewer's send loop, on the loop and
 without a grab, that nothing was drawn since the grab it last saw (the
@@ -93,10 +101,11 @@ from typing import TypeVar
 
 import numpy as np
 
-from screencodec.capture.base import CursorState, FrameSource, Hint
+from screencodec.capture.base import CursorState, FrameSource, Hint, LoopCursor
 from screencodec.errors import CaptureError
 from screencodec.frames import Frame
 from screencodec.geometry import Monitor
+from screencodec.transport.session.pointer_read import LoopPointer, NotAnsweredError
 
 __all__ = ["ANSWER_WITHIN", "HINT_LOG", "LOOP_WAIT", "CaptureHub", "HintCursor", "SourceFactory",
            "off_the_loop", "single_source"]  # fmt: skip
@@ -160,6 +169,10 @@ class _Screen:
     cursor: CursorState | None = None
     cursor_at: float = -1.0
     cursor_lock: threading.Lock = field(default_factory=threading.Lock)
+    # The pointer read on the loop (the source's loop_cursor), once the
+    # first read, on a worker, opened it; asked: whether that was done.
+    pointer: LoopPointer | None = None
+    pointer_asked: bool = False
     hung: str | None = None  # why every call now fails: one was not answered
     opening: threading.Lock = field(default_factory=threading.Lock)  # held while it opens
     # Set once its opening returned, or it was let go: what a close waits for
@@ -268,14 +281,10 @@ def _busy(screens: list[_Screen]) -> bool:
                for sc in screens)  # fmt: skip
 
 
-class _NotAnsweredError(CaptureError):
-    """A call into a source was not answered in time."""
-
-
 async def _within(submit: Callable[[Callable[[], None]], None], fn: Callable[[], T],
                   within: float) -> T:  # fmt: skip
     """``fn()``, run by ``submit`` on a thread, waited for at most ``within``
-    s: then CaptureError (:class:`_NotAnsweredError`), the thread left to it."""
+    s: then CaptureError (:class:`NotAnsweredError`), the thread left to it."""
     loop = asyncio.get_running_loop()
     waiter: asyncio.Future[T] = loop.create_future()
     submit(functools.partial(_run_for, loop, waiter, fn))
@@ -290,7 +299,7 @@ async def _within(submit: Callable[[Callable[[], None]], None], fn: Callable[[],
         cancelling = getattr(asyncio.current_task(), "cancelling", None)  # 3.11+
         if not late or (cancelling is not None and cancelling()):
             raise  # the caller's
-        raise _NotAnsweredError(f"the screen did not answer within {within:g} s") from None
+        raise NotAnsweredError(f"the screen did not answer within {within:g} s") from None
     finally:
         timer.cancel()
 
@@ -450,6 +459,8 @@ class CaptureHub:
         del self._screens[index]
         screen.gone = True
         screen.settled.set()  # nobody's source now: a close need not wait for it
+        if screen.pointer is not None:
+            screen.pointer.close()
         if self._owns and all(s.source is not screen.source or s.source is None
                               for s in self._screens.values()):  # fmt: skip
             self._close([screen])
@@ -492,7 +503,7 @@ class CaptureHub:
             raise CaptureError(screen.hung)
         try:
             return await _within(self._workers.submit, fn, self.answer_within)
-        except _NotAnsweredError as exc:
+        except NotAnsweredError as exc:
             screen.hung = str(exc)
             raise
 
@@ -571,11 +582,45 @@ class CaptureHub:
 
     async def cursor(self, index: int) -> CursorState | None:
         """The pointer on monitor ``index`` (coordinates of that monitor), or None
-        if the source cannot tell or nobody watches ``index``."""
+        if the source cannot tell or nobody watches ``index``. Read on the
+        loop when the source has a ``loop_cursor()`` (asked for on a worker
+        at the first read), else on a worker (module notes)."""
         screen = self._screens.get(index)
         if screen is None:
             return None
-        return await self._answer(screen, functools.partial(self._cursor, screen))
+        if screen.pointer is None:
+            if screen.pointer_asked:
+                return await self._answer(screen, functools.partial(self._cursor, screen))
+            opened = await self._answer(screen, functools.partial(self._loop_cursor, screen))
+            screen.pointer_asked = True
+            if screen.gone or screen.pointer is not None:
+                # Let go meanwhile, or another viewer's first read opened one.
+                if opened is not None:
+                    opened.close()
+                if screen.pointer is None:
+                    return None
+            elif opened is None:
+                return await self._answer(screen, functools.partial(self._cursor, screen))
+            else:
+                screen.pointer = LoopPointer(opened, within=self.answer_within,
+                                             reuse=self._reuse, counted=self._counted)  # fmt: skip
+        if screen.hung is not None:
+            raise CaptureError(screen.hung)
+        pointer = screen.pointer
+        pointer.within = self.answer_within
+        try:
+            return await pointer.read()
+        except NotAnsweredError as exc:
+            screen.hung = str(exc)
+            raise
+
+    def _counted(self) -> None:
+        self.cursor_polls += 1
+
+    def _loop_cursor(self, screen: _Screen) -> LoopCursor | None:
+        source = self._opened(screen)
+        with screen.cursor_lock:
+            return source.loop_cursor()
 
     def _cursor(self, screen: _Screen) -> CursorState | None:
         source = self._opened(screen)
@@ -613,6 +658,8 @@ class CaptureHub:
         for screen in self._screens.values():
             screen.gone = True
             screen.settled.set()
+            if screen.pointer is not None:
+                screen.pointer.close()
         if self._owns:
             groups: dict[int, list[_Screen]] = {}  # one source may serve several monitors
             for screen in self._screens.values():
