@@ -20,9 +20,9 @@ from screencodec.capture.x11damage import (
     MAX_RECTS,
     MAX_REPLY_BYTES,
     _region_reply,
-    _Wire,
     parse_region,
 )
+from screencodec.capture.x11wire import XWire
 
 from .test_x11damage import _event, _reply, _wire, wire
 
@@ -96,7 +96,7 @@ def _send_all(server: socket.socket, data: bytes) -> threading.Thread:
     return t
 
 
-def test_a_reply_behind_thousands_of_events_across_reads(wire: tuple[_Wire, socket.socket]
+def test_a_reply_behind_thousands_of_events_across_reads(wire: tuple[XWire, socket.socket]
                                                           ) -> None:  # fmt: skip
     w, server = wire
     body = _wire([(1, 2, 3, 4)] * 3000)  # 24,000 bytes
@@ -113,7 +113,7 @@ def test_a_reply_behind_thousands_of_events_across_reads(wire: tuple[_Wire, sock
 
 
 def test_a_reply_at_the_size_bound_is_read_and_one_past_it_refused(
-        wire: tuple[_Wire, socket.socket]) -> None:  # fmt: skip
+        wire: tuple[XWire, socket.socket]) -> None:  # fmt: skip
     w, server = wire
     words = (MAX_REPLY_BYTES - 32) // 4
     body = bytes(4 * words)  # a million empty rectangles: the reply's extents

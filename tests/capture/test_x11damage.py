@@ -27,9 +27,9 @@ from screencodec.capture.x11damage import (
     MAX_RECTS,
     MAX_REPLY_BYTES,
     XDamageTracker,
-    _Wire,
     parse_region,
 )
+from screencodec.capture.x11wire import XWire
 from screencodec.capture.xvfb import private_xvfb, xvfb_xterm
 from screencodec.errors import CaptureError
 from screencodec.geometry import Rect
@@ -104,16 +104,16 @@ def _reply(seq: int, body: bytes = b"", words: int | None = None) -> bytes:
 
 
 @pytest.fixture
-def wire() -> Iterator[tuple[_Wire, socket.socket]]:
+def wire() -> Iterator[tuple[XWire, socket.socket]]:
     ours, server = socket.socketpair()
     try:
-        yield _Wire(ours, 65534), server
+        yield XWire(ours, 65534), server
     finally:
         ours.close()
         server.close()
 
 
-def test_the_reader_finds_its_reply_among_events(wire: tuple[_Wire, socket.socket]) -> None:
+def test_the_reader_finds_its_reply_among_events(wire: tuple[XWire, socket.socket]) -> None:
     w, server = wire
     serial = w.send(b"\0" * 24, 2)  # the serial counter wraps at 16 bits
     assert (serial, w.serial) == (65535, 0)
@@ -129,7 +129,7 @@ def test_the_reader_finds_its_reply_among_events(wire: tuple[_Wire, socket.socke
     assert w.event_seq == 65535
 
 
-def test_the_reader_refuses_hostile_answers(wire: tuple[_Wire, socket.socket]) -> None:
+def test_the_reader_refuses_hostile_answers(wire: tuple[XWire, socket.socket]) -> None:
     w, server = wire
     # A reply that says it is 16 GB long: refused from its header alone.
     server.send(_reply(7, words=0xFFFFFFFF))
@@ -147,7 +147,7 @@ def test_the_reader_refuses_hostile_answers(wire: tuple[_Wire, socket.socket]) -
     ],
 )
 def test_the_reader_refuses_errors_and_strays(
-    wire: tuple[_Wire, socket.socket], answer: bytes, match: str
+    wire: tuple[XWire, socket.socket], answer: bytes, match: str
 ) -> None:
     w, server = wire
     server.send(answer)
@@ -155,7 +155,7 @@ def test_the_reader_refuses_errors_and_strays(
         w.reply(7, timeout=20)
 
 
-def test_the_reader_notices_a_closed_connection(wire: tuple[_Wire, socket.socket]) -> None:
+def test_the_reader_notices_a_closed_connection(wire: tuple[XWire, socket.socket]) -> None:
     w, server = wire
     server.send(_reply(7)[:20])  # half a reply, then nothing
     server.close()

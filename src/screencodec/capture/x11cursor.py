@@ -5,34 +5,15 @@ loads this module on the first ``cursor()`` call only.
 
 from __future__ import annotations
 
-import select
 import struct
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import CaptureError
+from .x11wire import REPLY_TIMEOUT, XWire, open_display, readable, seq_after
 
-#: How long :meth:`XFixesCursor.query` waits for the server's answer (s).
-REPLY_TIMEOUT = 10.0
-
-__all__ = ["XFixesCursor", "open_display"]
-
-
-def open_display(display: str | None, purpose: str) -> Any:
-    """A python-xlib connection to ``display``, or CaptureError (Xlib missing,
-    no such display); ``purpose`` ends the error message."""
-    try:
-        from Xlib import display as xdisplay
-    except ImportError as exc:
-        msg = "python-xlib is not installed (pip install screencodec[x11])"
-        raise CaptureError(msg) from exc
-    try:
-        return xdisplay.Display(display)
-    except Exception as exc:  # Xlib raises its own hierarchy, or OSError
-        msg = f"cannot open X display {display!r} for {purpose}: {exc}"
-        raise CaptureError(msg) from exc
+__all__ = ["XFixesCursor"]
 
 
 class XFixesCursor:
@@ -52,7 +33,7 @@ class XFixesCursor:
     largest part of an idle host's CPU at 60 polls a second. As in
     ``x11damage.py``, python-xlib opens the connection; the two requests are
     then fixed bytes written to its socket and their replies read by
-    ``x11damage._Wire``, which notes the events.
+    ``x11wire.XWire``, which notes the events.
     """
 
     def __init__(self, display: str | None = None, /) -> None:
@@ -60,7 +41,6 @@ class XFixesCursor:
         try:
             from Xlib.ext import xfixes
 
-            from .x11damage import _Wire
 
             d = self._display
             if not d.has_extension("XFIXES"):
@@ -72,7 +52,7 @@ class XFixesCursor:
             d.xfixes_select_cursor_input(root, xfixes.XFixesDisplayCursorNotifyMask)
             d.sync()  # errors surface here, not at the first query
             # From here on the connection is ours: python-xlib sends nothing more.
-            self._wire = _Wire(d.display.socket, d.display.request_serial)
+            self._wire = XWire(d.display.socket, d.display.request_serial)
             # QueryPointer(window root); XFixesGetCursorImage.
             self._where = struct.pack("=BBHI", 38, 0, 2, root.id)
             self._image = struct.pack("=BBH", d.display.get_extension_major("XFIXES"), 4, 1)
@@ -98,13 +78,11 @@ class XFixesCursor:
         image as (h, w, 4) BGRA with straight alpha, and the hotspot (x, y).
         Waits for the answer (:meth:`ask`, then :meth:`answer` until it is in)."""
         self.ask()
-        readable = select.poll()  # not select.select: a descriptor past 1023 is fine
-        readable.register(self.fileno(), select.POLLIN)
         while True:
             try:
                 return self.answer()
             except BlockingIOError:
-                if not readable.poll(REPLY_TIMEOUT * 1000):
+                if not readable(self.fileno(), REPLY_TIMEOUT):
                     raise TimeoutError("the X server did not answer") from None
 
     def ask(self) -> None:
@@ -121,8 +99,6 @@ class XFixesCursor:
         """What :meth:`query` returns, for the question :meth:`ask` sent, read
         without waiting: BlockingIOError while it is not all in (also when the
         shape changed: the image is asked for then, and comes next)."""
-        from .x11damage import _after
-
         w = self._wire
         asked = self._asked
         if asked is None:
@@ -133,7 +109,7 @@ class XFixesCursor:
         if asked != self._fetched:
             # The position; events sent before its reply were noted on the way.
             seq = w.event_seq
-            if seq is None or not _after(seq, self._fetched):
+            if seq is None or not seq_after(seq, self._fetched):
                 self._asked = None
                 x, y = struct.unpack_from("=hh", reply, 16)
                 assert self._shape is not None

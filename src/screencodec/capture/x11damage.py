@@ -15,7 +15,7 @@ versions) and creates the region (XFixes CreateRegion, request 5, defined
 here with python-xlib's ``rq``: its XFixes module lacks the region
 requests). After that the connection is this module's alone: the take's two
 requests are fixed bytes written to its socket, and the reply and events
-are read from it by :class:`_Wire` (python-xlib's request and reply
+are read from it by :class:`XWire` (python-xlib's request and reply
 machinery cost 0.35 ms of CPU per take; xcffib's 1.9-2.8 times the raw
 exchange's 0.05-0.15 ms: figures in docs/capture.md). Every reply is
 checked before it is trusted: its size is bounded, and its rectangles must
@@ -24,8 +24,6 @@ lie inside the extents it gives.
 
 from __future__ import annotations
 
-import select
-import socket
 import struct
 from typing import Any
 
@@ -33,20 +31,15 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import CaptureError
-from .x11cursor import open_display
+from .x11wire import MAX_REPLY_BYTES, XWire, open_display, readable, seq_after
 
 __all__ = ["MAX_RECTS", "MAX_REPLY_BYTES", "XDamageTracker", "parse_region"]
 
 #: A region of more rectangles than this is reported as its extents (one rect).
 MAX_RECTS = 4096
-#: A FetchRegion reply longer than this (a million rectangles) is refused.
-MAX_REPLY_BYTES = 32 + 8 * (1 << 20)
-#: How long a take waits for the server's reply.
-REPLY_TIMEOUT = 10.0
 
 Rects = npt.NDArray[np.int32]
 
-_CHUNK = 65536  # bytes a socket read asks for
 #: Regions of up to this many rectangles are parsed without NumPy.
 _SMALL = 32
 # An X RECTANGLE on the wire, in the client's byte order (python-xlib
@@ -98,110 +91,6 @@ def parse_region(
     return rects
 
 
-class _Wire:
-    """The X connection's byte stream after setup: sends requests, reads the
-    reply to one of them, and notes events sent after a given request.
-
-    ``serial`` is the sequence number the next request gets (16 bits on the
-    wire). X sends events and replies as 32-byte units (a reply, or a
-    GenericEvent, longer by its length field in 4-byte words); an event
-    carries the sequence number of the last request the server had done for
-    this client when it was made.
-    """
-
-    def __init__(self, sock: socket.socket, serial: int) -> None:
-        self.sock = sock
-        self.serial = serial & 0xFFFF
-        self._buf = bytearray()
-        #: The latest event's sequence number, or None when none came.
-        self.event_seq: int | None = None
-
-    def send(self, data: bytes, requests: int) -> int:
-        """Send ``requests`` requests; return the serial of the last one."""
-        self.sock.sendall(data)
-        self.serial = (self.serial + requests) & 0xFFFF
-        return (self.serial - 1) & 0xFFFF
-
-    def poll(self) -> None:
-        """Read what the server sent without waiting; note the events."""
-        self.poll_raw()
-        self._units(None)
-
-    def take(self, serial: int) -> bytes | None:
-        """The reply to request ``serial`` if it is all in, read without
-        waiting (events before it are noted), else None."""
-        got = self._units(serial)
-        if got is None:
-            self.poll_raw()
-            got = self._units(serial)
-        return got
-
-    def poll_raw(self) -> None:
-        """Read what the server sent without waiting, into the buffer."""
-        while True:
-            try:
-                chunk = self.sock.recv(_CHUNK, socket.MSG_DONTWAIT)
-            except (BlockingIOError, InterruptedError):
-                break
-            if not chunk:
-                raise ConnectionError("the X server closed the connection")
-            self._buf += chunk
-            if len(chunk) < _CHUNK:
-                break  # all there was (a second call would only say so)
-
-    def reply(self, serial: int, timeout: float = REPLY_TIMEOUT) -> bytes:
-        """Wait for the reply to request ``serial``; return it whole
-        (header included). Events before it are noted."""
-        while True:
-            got = self._units(serial)
-            if got is not None:
-                return got
-            ready, _, _ = select.select([self.sock], [], [], timeout)
-            if not ready:
-                raise TimeoutError("the X server did not answer")
-            chunk = self.sock.recv(_CHUNK)
-            if not chunk:
-                raise ConnectionError("the X server closed the connection")
-            self._buf += chunk
-
-    def _units(self, serial: int | None) -> bytes | None:
-        """Consume whole units from the buffer: events are noted, the reply
-        to ``serial`` is returned (and what follows it left in the buffer).
-        An error, or a reply to another request, is a ConnectionError."""
-        buf = self._buf
-        at = 0
-        try:
-            while len(buf) - at >= 32:
-                kind = buf[at]
-                size = 32
-                if kind in (1, 35):  # a reply or a GenericEvent: longer
-                    (words,) = struct.unpack_from("=I", buf, at + 4)
-                    size += 4 * words
-                    if size > MAX_REPLY_BYTES:
-                        raise ConnectionError(f"an X reply of {size} bytes")
-                if len(buf) - at < size:
-                    break
-                (seq,) = struct.unpack_from("=H", buf, at + 2)
-                if kind == 0:
-                    raise ConnectionError(f"X error {buf[at + 1]} on request {seq}")
-                if kind == 1:
-                    if seq != serial:
-                        raise ConnectionError(f"an X reply to request {seq}, not {serial}")
-                    unit = bytes(buf[at : at + size])
-                    at += size
-                    return unit
-                self.event_seq = seq
-                at += size
-            return None
-        finally:
-            del buf[:at]
-
-
-def _after(seq: int, serial: int) -> bool:
-    """Whether 16-bit sequence number ``seq`` is ``serial`` or later."""
-    return (seq - serial) & 0xFFFF < 0x8000
-
-
 class XDamageTracker:
     """Damage on the root window of ``display``, on a connection of its own.
 
@@ -241,7 +130,7 @@ class XDamageTracker:
             dmg = d.screen().root.damage_create(damage.DamageReportNonEmpty)
             d.sync()  # errors (BadMatch, BadAlloc) surface here, not at the first take
             # From here on the connection is ours: python-xlib sends nothing more.
-            self._wire = _Wire(d.display.socket, d.display.request_serial)
+            self._wire = XWire(d.display.socket, d.display.request_serial)
             major = d.display.get_extension_major("DAMAGE")
             # DamageSubtract(damage, repair None, parts region); FetchRegion(region).
             self._take = struct.pack("=BBHIII", major, 3, 4, dmg, 0, region) + struct.pack(
@@ -263,7 +152,7 @@ class XDamageTracker:
         w = self._wire
         w.poll()
         if self._subtracted >= 0 and (
-            w.event_seq is None or not _after(w.event_seq, self._subtracted)
+            w.event_seq is None or not seq_after(w.event_seq, self._subtracted)
         ):
             # No DamageNotify since the last subtract was done: still empty.
             return np.zeros((0, 4), np.int32)
@@ -282,10 +171,9 @@ class XDamageTracker:
         then sees as a new grab)."""
         w = self._wire
         seq = w.event_seq
-        if self._subtracted < 0 or w._buf or (seq is not None and _after(seq, self._subtracted)):
+        if self._subtracted < 0 or w._buf or (seq is not None and seq_after(seq, self._subtracted)):
             return True
-        readable, _, _ = select.select([w.sock], [], [], 0)
-        return bool(readable)
+        return readable(w.sock.fileno(), 0)
 
     def close(self) -> None:
         """Close the connection (the server frees the damage and the region)."""

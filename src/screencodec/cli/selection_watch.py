@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Any
 
-from screencodec.capture.x11cursor import open_display
+from screencodec.capture.x11wire import open_display
 from screencodec.errors import ScreencodecError
 
 __all__ = ["SelectionWatch"]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ __all__ = [
     "PICTURE_HASH",
     "PICTURE_PAYLOAD",
     "PLAIN_TYPES",
+    "RECORDING_NAME",
     "ChunkFlags",
     "ChunkHeader",
     "ChunkType",
@@ -54,6 +56,9 @@ __all__ = [
 ]
 
 MAGIC = b"SCREC01\n"
+#: A file name a recording may name as the one it resumes: the recorder's own
+#: names, and nothing with a directory in it.
+RECORDING_NAME = re.compile(r"[\w.-]{1,200}\.screc", re.ASCII)
 CHUNK_MAGIC = b"SCk1"
 CHUNK_HEADER = struct.Struct("<4sBBHIqI")
 FORMAT = "screencodec-session-recording"

@@ -33,13 +33,34 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from screencodec.errors import DecodeError, IntegrityError, ScreencodecError
-from screencodec.recording.format import parse_json
-from screencodec.recording.reader import _RECORDING_NAME, RecordingReader
+from screencodec.recording.format import RECORDING_NAME, parse_json
 
-__all__ = ["Claim", "Listed", "claim", "link_refuted", "listed", "mismatch", "refuted"]
+__all__ = ["Claim", "Listed", "RecordingRead", "claim", "link_refuted", "listed", "mismatch",
+           "refuted"]
+
+
+class _Events(Protocol):
+    events: list[int]
+
+
+class RecordingRead(Protocol):
+    """What a claim is checked against: a :class:`RecordingReader` (named
+    by its shape here, since reader.py checks its own link with
+    :func:`link_refuted`: the dependency runs one way)."""
+
+    path: Path
+    size: int
+    signer: bytes | None
+    signer_id: str | None
+
+    @property
+    def index(self) -> _Events: ...
+    def chunk(self, n: int) -> bytes: ...
+    def meta(self) -> dict[str, Any]: ...
+    def signs(self, n: int) -> bool: ...
 
 _SHA256 = re.compile(r"[0-9a-f]{64}", re.ASCII)
 
@@ -64,7 +85,7 @@ class Listed:
     size: int
 
 
-def claim(reader: RecordingReader) -> Claim | None:
+def claim(reader: RecordingRead) -> Claim | None:
     """What ``reader``'s recording says it resumes; None when it resumes
     none (no consent event with ``earlier``, or ``earlier`` null: not
     recorded here), names it wrongly (a path: no file of this folder's;
@@ -80,7 +101,7 @@ def claim(reader: RecordingReader) -> Claim | None:
     except (DecodeError, IntegrityError):
         return None
     name = named.get("file") if isinstance(named, dict) else None
-    if not isinstance(name, str) or _RECORDING_NAME.fullmatch(name) is None:
+    if not isinstance(name, str) or RECORDING_NAME.fullmatch(name) is None:
         return None
     assert isinstance(named, dict)
     signed = reader.signer is not None and reader.signs(n)
@@ -130,7 +151,7 @@ def mismatch(said: Claim, earlier: Listed | None) -> tuple[str, str]:
     return "", ""
 
 
-def listed(reader: RecordingReader) -> Listed:
+def listed(reader: RecordingRead) -> Listed:
     """What a claim is checked against of the open recording ``reader``: its
     session id (None: its META does not read: sealed without the key, or
     damaged), its signer, its size."""
@@ -141,7 +162,7 @@ def listed(reader: RecordingReader) -> Listed:
     return Listed(reader.path, session_id, reader.signer_id, reader.size)
 
 
-def link_refuted(reader: RecordingReader, earlier: RecordingReader | None) -> str:
+def link_refuted(reader: RecordingRead, earlier: RecordingRead | None) -> str:
     """``verify``'s words when the resumed link's recording ``reader`` is NOT
     a later part of the file it names, here and open as ``earlier`` (None:
     it is here, but does not open): its claim does not check out as

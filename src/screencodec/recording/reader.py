@@ -24,7 +24,6 @@ import hashlib
 import math
 import mmap
 import os
-import re
 import stat
 import zlib
 from collections.abc import Collection, Mapping
@@ -46,6 +45,7 @@ from screencodec.recording.format import (
     MIN_POINTER_VERSION,
     PICTURE_HASH,
     PLAIN_TYPES,
+    RECORDING_NAME,
     TAG_SIZE,
     ChunkFlags,
     ChunkHeader,
@@ -53,6 +53,7 @@ from screencodec.recording.format import (
     NewerFormatError,
     parse_json,
 )
+from screencodec.recording.parts import link_refuted
 from screencodec.recording.sign import Signature, host_key_id, signer_public_key, utc_text
 from screencodec.recording.verdicts import PictureReport
 from screencodec.transport.channel.display import counted
@@ -310,9 +311,6 @@ def file_digest(path: Path) -> dict[str, Any]:
     return {"sha256": h.hexdigest(), "bytes": size}
 
 
-#: A file name a recording may name as the one it resumes: the recorder's own
-#: names, and nothing with a directory in it.
-_RECORDING_NAME = re.compile(r"[\w.-]{1,200}\.screc", re.ASCII)
 
 
 #: What an intact link of an unsigned recording's chain is worth: its
@@ -350,7 +348,7 @@ def earlier_verdict(path: Path, named: object, signed: bool = True) -> tuple[str
         return ("resumes a session whose earlier link was not recorded by this host's recorder",
                 False)  # fmt: skip
     name = named.get("file") if isinstance(named, dict) else None
-    if not isinstance(name, str) or _RECORDING_NAME.fullmatch(name) is None:
+    if not isinstance(name, str) or RECORDING_NAME.fullmatch(name) is None:
         return "resumes a session, and names its earlier recording wrongly (damage)", True
     said = f"resumes the session of {name}"
     assert isinstance(named, dict)
@@ -818,8 +816,6 @@ class RecordingReader:
             return words, broken
         # The claim checked as list, play and export check it (rec52b: an
         # unsigned file after a signed one, every field copied, was intact).
-        from screencodec.recording.parts import link_refuted
-
         try:
             earlier: RecordingReader | None = RecordingReader(there, private_key=self._auditor)
         except (ScreencodecError, OSError, ValueError):
