@@ -1,0 +1,99 @@
+"""attack52: crafted recordings against list, verify, play and export as they
+follow resumed links (rec52, rec52b, rec52c).
+
+- A sealed file whose HEADER's ``key`` is no JSON object (a list, a
+  string, a number), opened with the auditor's key: found, every command
+  given ``--key`` died with a traceback (AttributeError in unwrap_key);
+  expected: the file called damaged, as a ``key`` object with wrong fields
+  is ("the recording key cannot be unwrapped").
+- Resumed links in a cycle (two files naming each other, a file naming
+  itself): every command ends, with no traceback; play and export of the
+  folder of a 2-cycle said "no recordings (*.screc) in this folder", of a
+  folder holding two; now they say that no session ends there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from screencodec.recording import generate_keypair
+from screencodec.recording.format import ChunkFlags, ChunkType
+
+from .test_attack_craft import cli, craft, event, fill, header, meta, no_traceback, update
+
+
+def _sealed_with_key(path: Path, key: object) -> Path:
+    return craft(path, [(ChunkType.UPDATE, update(fill(8, 8)), 1000, ChunkFlags.KEYFRAME)],
+                 head=header(sealed=True, key=key))  # fmt: skip
+
+
+@pytest.mark.parametrize("key", [[1], "x", 5], ids=["list", "string", "number"])
+def test_a_sealed_header_whose_key_is_no_object_is_damage_not_a_crash(
+    key: object, tmp_path: Path
+) -> None:
+    generate_keypair(tmp_path / "a.key", tmp_path / "a.pub")
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    # The same file with a key object whose fields are wrong: what it is told.
+    altered = _sealed_with_key(folder / "altered.screc", {"epk": 5, "wrapped": []})
+    crafted = _sealed_with_key(folder / "crafted.screc", key)
+    k = tmp_path / "a.key"
+    told = []
+    for path in (altered, crafted):
+        done = cli("verify", "--key", k, "--no-pictures", path)
+        no_traceback(done)
+        assert "damaged: the recording key cannot be unwrapped" in done.stdout, done
+        told.append(done.returncode)
+    assert told == [1, 1], told  # as any file that does not open (docs/cli.md)
+    listed = cli("list", "--key", k, folder)
+    no_traceback(listed)
+    assert listed.returncode == 0, listed
+    for args in (("play", crafted, "--key", k, "--at", 0, "--out", tmp_path / "png", "--no-cursor"),
+                 ("export", crafted, "--key", k, "--log", tmp_path / "log.jsonl")):  # fmt: skip
+        done = cli(*args)
+        no_traceback(done)
+        assert "cannot be unwrapped" in done.stderr, done
+        assert done.returncode != 0, done
+    assert not (tmp_path / "log.jsonl").exists()
+
+
+def _naming(path: Path, named: str, start: int) -> Path:
+    said = {"type": "consent", "resumed": True,
+            "earlier": {"file": named, "session_id": "S-cycle"}}  # fmt: skip
+    return craft(path, [(ChunkType.EVENT, event(said), 1000),
+                        (ChunkType.UPDATE, update(fill(64, 48)), 2000, ChunkFlags.KEYFRAME)],
+                 head=header(start_unix=start),
+                 session=meta(session_id="S-cycle", start_unix=start))  # fmt: skip
+
+
+def test_resumed_links_in_a_cycle_end_and_are_told_as_no_session_end(tmp_path: Path) -> None:
+    folder = tmp_path / "two"
+    folder.mkdir()
+    a = _naming(folder / "a.screc", "b.screc", 1_700_000_000)
+    _naming(folder / "b.screc", "a.screc", 1_700_000_010)
+    for args in (("list", folder), ("verify", "--no-pictures", folder),
+                 ("play", a, "--at", 0, "--out", tmp_path / "png", "--no-cursor"),
+                 ("export", a, "--log", tmp_path / "a.jsonl")):  # fmt: skip
+        done = cli(*args)
+        no_traceback(done)
+        assert done.returncode == 0, done  # unsigned: its links unproven, as any
+    for args in (("play", folder, "--at", 0, "--out", tmp_path / "png2", "--no-cursor"),
+                 ("export", folder, "--log", tmp_path / "f.jsonl")):  # fmt: skip
+        done = cli(*args)
+        no_traceback(done)
+        assert done.returncode == 2, done
+        # main: "no recordings (*.screc) in this folder", of a folder holding two.
+        assert "no recordings" not in done.stderr, done.stderr
+        assert "no session ends in this folder" in done.stderr, done.stderr
+    assert not (tmp_path / "f.jsonl").exists()
+    alone = tmp_path / "self"
+    alone.mkdir()
+    me = _naming(alone / "a.screc", "a.screc", 1_700_000_000)
+    for args in (("list", alone), ("verify", "--no-pictures", me),
+                 ("play", alone, "--at", 0, "--out", tmp_path / "png3", "--no-cursor"),
+                 ("export", alone, "--log", tmp_path / "s.jsonl")):  # fmt: skip
+        done = cli(*args)
+        no_traceback(done)
+        assert done.returncode == 0, done
