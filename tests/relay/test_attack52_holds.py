@@ -15,8 +15,9 @@
   RelayLimits' doc says a held join naming a registration is paired only
   with one of the same host: strict xfail, found not fixed (relay/ is
   resume52b's now).
-- A join held as the relay drains is not told it is shutting down: strict
-  xfail (a separate commit fixes it, for the lead to take after resume52b).
+- A join held as the relay drains is told at once that the relay is
+  shutting down (found: held to its pair_timeout, 15 s, then "no such
+  session code"; the CLI's close() after the drain cut it with no word).
 - How long a first join is held tells a stranger who knows only the code
   when its host was lost, and whether by a FIN or a reset: strict xfail,
   found not fixed (a design call: docs or the hold).
@@ -183,12 +184,10 @@ def test_attack52_a_held_agent_is_not_paired_with_another_host_of_its_code() -> 
     assert answer == FrameType.REFUSE
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "found (attack52): a join held for its lost host as the relay drains (SIGTERM) is neither "
-    "woken nor told: held on to its pair_timeout (15 s), then 'no such session code' (the CLI "
-    "closes the relay once drained: cut with no word); expected: told BUSY 'relay shutting "
-    "down' at once, as a join arriving during the drain is"))  # fmt: skip
 def test_attack52_a_join_held_as_the_relay_drains_is_told_it_is_shutting_down() -> None:
+    """Before: nothing within 1.5 s (held to its pair_timeout, 15 s, then
+    UNKNOWN_SESSION "no such session code")."""
+
     async def main() -> tuple[int, bytes, float]:
         async with _relay(RelayLimits(lost_hold=20.0)) as (relay, code, secret):
             _, h_writer = await _host(relay, code, secret)
