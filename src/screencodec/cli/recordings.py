@@ -217,11 +217,14 @@ def register(subparsers: Any, summary: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from screencodec.recording.format import NewerFormatError
+    from screencodec.recording.reader import digests_kept
     from screencodec.recording.verdicts import BadPictureError
     from screencodec.transport.channel.display import safe_text
 
     try:
-        return int(_ACTIONS[args.action](args))
+        # A file resumed links name hashed once however many name it (attack52).
+        with digests_kept():
+            return int(_ACTIONS[args.action](args))
     except _RefusedError as exc:
         print(safe_text(exc, _LINE), file=sys.stderr)
         return exc.code

@@ -173,7 +173,12 @@ def _sessions_end(folder: Path, ends: Ends) -> str:
     naming a session's last part is a session of its own; sanitised where
     it is printed, as every error is)."""
     if not ends.last:
-        return f"{folder}: no recordings (*.screc) in this folder"
+        if next(folder.glob("*.screc"), None) is None:
+            return f"{folder}: no recordings (*.screc) in this folder"
+        # Each names another as the file it resumes, in a cycle (attack52:
+        # two crafted files naming each other were "no recordings").
+        return (f"{folder}: no session ends in this folder: each recording in it is named as"
+                " the earlier part of another (resumed links in a cycle): give one file")
     names = ", ".join(p.name for p in ends.last[:5]) + (", ..." if len(ends.last) > 5 else "")
     line = (f"{folder}: {len(ends.last)} sessions end in this folder ({names}): give the last"
             " file of one")  # fmt: skip

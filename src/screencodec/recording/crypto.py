@@ -133,10 +133,17 @@ class OtherAuditorError(IntegrityError):
     (the HEADER's ``key_id`` names another): not verified, not damaged."""
 
 
-def unwrap_key(entry: dict[str, Any], private: X25519PrivateKey) -> bytes:
+def unwrap_key(entry: object, private: X25519PrivateKey) -> bytes:
     """The recording key from a HEADER's ``key`` entry; OtherAuditorError when
     the entry names another auditor key than ``private``'s, IntegrityError
     when ``private`` cannot open it (the entry was altered)."""
+    if not isinstance(entry, dict):
+        # A hostile HEADER's "key" may be any JSON (attack52: a list, a
+        # string or a number died in .get with a traceback, in every
+        # command given --key): altered, as a key object with wrong fields.
+        raise IntegrityError(
+            "the recording key cannot be unwrapped: wrong auditor key or altered header"
+        )
     named, mine = entry.get("key_id"), key_id(private.public_key())
     if isinstance(named, str) and named != mine:
         # The id is not authenticated: a changed one makes the right auditor

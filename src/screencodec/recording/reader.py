@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import contextvars
 import dataclasses
 import errno
 import hashlib
@@ -26,7 +27,7 @@ import mmap
 import os
 import stat
 import zlib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -59,8 +60,8 @@ from screencodec.recording.verdicts import PictureReport
 from screencodec.transport.channel.display import counted
 
 __all__ = ["SEALED_CHAIN", "UNSIGNED_CHAIN", "RecordingReader", "VerifyReport",
-           "earlier_check", "earlier_named", "earlier_verdict", "file_digest", "header_start",
-           "seek_us"]  # fmt: skip
+           "digests_kept", "earlier_check", "earlier_named", "earlier_verdict", "file_digest",
+           "header_start", "seek_us"]  # fmt: skip
 
 
 @dataclass
@@ -311,6 +312,54 @@ def file_digest(path: Path) -> dict[str, Any]:
     return {"sha256": h.hexdigest(), "bytes": size}
 
 
+#: SHA-256 of the files resumed links name, by what their descriptor's stat
+#: says (device, inode, size, mtime, ctime: a write or a rename over it
+#: changes one; ctime no user sets), kept within :func:`digests_kept` only
+#: (one ``recordings`` command's run). attack52: every file naming one
+#: earlier file hashed it whole again, so 50 crafted files of 724 bytes
+#: naming a 200 MB recording made verify, play and export of their folder
+#: hash it 50 times (8.2 s of CPU against 0.5 s).
+_DIGESTS: contextvars.ContextVar[dict[tuple[int, ...], str] | None] = contextvars.ContextVar(
+    "digests", default=None)  # fmt: skip
+_DIGESTS_KEPT = 256
+
+
+@contextlib.contextmanager
+def digests_kept() -> Iterator[None]:
+    """Within it, a file resumed links name is hashed once while it is
+    unchanged (:func:`earlier_verdict`), however many name it."""
+    token = _DIGESTS.set({})
+    try:
+        yield
+    finally:
+        _DIGESTS.reset(token)
+
+
+def _named_digest(path: Path) -> str:
+    """:func:`file_digest`'s SHA-256 of ``path``, hashed once while the file
+    is unchanged; OSError as it raises."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        kept = _DIGESTS.get()
+        known = None if kept is None else kept.get(key)
+        if known is not None:
+            return known
+        h = hashlib.sha256()
+        with open(fd, "rb", closefd=False) as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    finally:
+        os.close(fd)
+    digest = h.hexdigest()
+    if kept is not None:
+        if len(kept) >= _DIGESTS_KEPT:
+            kept.pop(next(iter(kept)))
+        kept[key] = digest
+    return digest
 
 
 #: What an intact link of an unsigned recording's chain is worth: its
@@ -358,10 +407,10 @@ def earlier_verdict(path: Path, named: object, signed: bool = True) -> tuple[str
                 " it)", False)  # fmt: skip
     there = path.parent / name
     try:
-        found = file_digest(there)  # a regular file's, or OSError
+        found = _named_digest(there)  # a regular file's, or OSError
     except OSError:
         return f"{said}, which is not in this directory", False
-    if found["sha256"] != sha:
+    if found != sha:
         return (f"{said}, but the file of that name here is NOT the one it names (SHA-256"
                 " differs)", True)  # fmt: skip
     intact = f"{said}: the file here is the one it names (SHA-256)"

@@ -294,6 +294,11 @@ class Relay(RelayViewers, RelayHosts):
         )
         if self._server is not None:
             await stop_listening(self._server)
+        for code in list(self._back):
+            # Joins held for a lost host (viewers.py _host_back) are told now
+            # (attack52: held to their pair_timeout, then "no such session
+            # code"; the CLI's close() after the drain cut them with no word).
+            self._wake_held(code)
         for reg in list(self._sessions.values()):
             reg.writer.close()  # its claim stays: the host reclaims it elsewhere
         self._sessions.clear()

@@ -141,6 +141,9 @@ class RelayViewers(RelayAdmission):
                 if reg is None and held != "no" and await self._redirect(
                         writer, code, ip, "viewer", named):  # fmt: skip
                     return  # it came back at another relay of the cluster
+            if reg is None and self._draining:  # held as a drain began (server.drain wakes it)
+                await self._refuse(writer, RefuseCode.BUSY, _SHUTTING_DOWN, ip, session=code)
+                return
             if reg is None:
                 await self._refuse_absent(writer, ip, code, named)
                 return
