@@ -12,6 +12,7 @@ set-up), listed by the real CLI."""
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,28 @@ def test_every_part_of_a_resumed_session_names_the_agent_as_its_first(
     assert " as " not in rows[0], rows[0]
     sids = {re.split(r"\s+", row)[0] for row in rows}
     assert len(sids) == 1, rows  # one session id, its first part's (walk45)
+
+
+def test_a_part_whose_first_part_is_gone_names_the_agent_as_its_first(
+    chain: list[Path], tmp_path: Path,
+) -> None:
+    """The first part pruned: the two left name the agent as the first
+    did, from their own consent event's ``first_peer`` (the session's name
+    on its first link, recorded since names52)."""
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    for path in chain[1:]:
+        shutil.copy2(path, folder / path.name)
+    with RecordingReader(chain[0]) as r:
+        first = r.meta()["peer"]
+    done = cli("list", folder)
+    no_traceback(done)
+    rows = done.stdout.splitlines()[1:]
+    assert len(rows) == 2, done.stdout
+    for row, path in zip(rows, chain[1:], strict=True):
+        with RecordingReader(path) as r:
+            peer = r.meta()["peer"]
+            resumed = next(e for e in r.events() if e.get("resumed"))
+        assert resumed["first_peer"] == first, resumed
+        assert f"complete  Alice (support) ({first})  a later part (its link was lost and " \
+               f"resumed as {peer}; " in row, row

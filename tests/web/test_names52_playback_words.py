@@ -107,7 +107,8 @@ def test_names52_the_player_says_the_events_in_words(chain: list[Path], browser:
                           f" (in {first.name})"), rows  # fmt: skip
     with RecordingReader(last) as r:
         peer2 = r.meta()["peer"]
-    assert consent[1] == (f"{name} ({peer2}) came back on a new link (its link was lost) and "
+    assert consent[1] == (f"{name} ({peer2}; at first {peer}) came back on a new link (its "
+                          f"link was lost) and "
                           f"holds view again, not asked again; the part before is {first.name}"
                           f" (in {last.name})"), rows  # fmt: skip
     assert f"{name} asked to view" in texts, rows

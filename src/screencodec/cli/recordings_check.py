@@ -128,6 +128,8 @@ def _list(args: argparse.Namespace) -> int:
                 row = _Row(path.name, sid, line, claim(r) if meta else None, listed)
                 row.who, row.named = who, named
                 row.peer = safe_text(meta.get("peer", "?"), 64) if meta else ""
+                if row.said is not None:  # a later part: its session's first name
+                    row.session_named = _session_named(r)
                 rows.append(row)
         except (ScreencodecError, OSError) as exc:
             rows.append(_Row(path.name, "", f"unreadable {safe_text(path.name, 255)}: "
@@ -162,6 +164,10 @@ class _Row:
         #: (names52: one agent read "ADDR", "ADDR #3", "ADDR #5" through a
         #: relay, as if three), and its own link's address in its part note.
         self.who = self.named = self.peer = ""
+        #: A later part's own word for its session's agent (its consent
+        #: event's name and ``first_peer``), shown when its first part is
+        #: not in this folder ("": it says none, a recording before names52).
+        self.session_named = ""
 
     def text(self, parts: dict[str, tuple[_Row, int, int]]) -> str:
         from screencodec.transport.channel.display import safe_text
@@ -170,9 +176,12 @@ class _Row:
             return f"{'?':14} {'?':21} {'?':>9} {'?':>10}  {self.line}"
         first, n, of = parts.get(self.name, (self, 1, 1))
         part = ""
+        who = first.named if first is not self and first.named else self.who
         if first.missing and first.said is not None:  # its session's start is not here
-            part = (f"  a later part (its link was lost and resumed{_unproven(self)}) of the"
-                    f" session of {safe_text(first.said.file, 255)}, not in this folder"
+            mine = f" as {self.peer}" if self.session_named and self.peer else ""
+            who = self.session_named or who
+            part = (f"  a later part (its link was lost and resumed{mine}{_unproven(self)}) of"
+                    f" the session of {safe_text(first.said.file, 255)}, not in this folder"
                     )  # fmt: skip
         elif of > 1:
             part = f"  part {n} of {of}" + (f" (its link was lost and resumed"
@@ -181,7 +190,6 @@ class _Row:
         if self.refuted and self.said is not None:
             part += (f"  its claim to resume the session of {safe_text(self.said.file, 255)}"
                      f" does NOT check out: {self.refuted}")  # fmt: skip
-        who = first.named if first is not self and first.named else self.who
         return f"{first.sid:14} {self.line}{who}{part}  {safe_text(self.name, 255)}"
 
     def _as(self, first: _Row) -> str:
@@ -280,6 +288,24 @@ def _auditor_key(args: argparse.Namespace) -> X25519PrivateKey | None:
     from screencodec.recording import load_private_key
 
     return None if args.key is None else load_private_key(args.key)
+
+
+def _session_named(reader: RecordingReader) -> str:
+    """A resumed link's recording's name for its session's agent, as a
+    row shows it: "NAME (ADDR)", the name the host's user agreed to and
+    the address of the session's first link (its consent event's ``who``
+    and ``first_peer``, names52); "" when it says none."""
+    from screencodec.transport.channel.display import safe_text
+
+    try:
+        events = reader.events()
+    except ScreencodecError:
+        return ""
+    said = next((ev for ev in events if ev.get("type") == "consent" and ev.get("resumed")), {})
+    who, peer = said.get("who"), said.get("first_peer")
+    if not isinstance(who, str) or not isinstance(peer, str):
+        return ""
+    return f"{safe_text(who, 64)} ({safe_text(peer, 64)})"
 
 
 def _hello_who(reader: RecordingReader) -> object:

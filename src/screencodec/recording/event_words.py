@@ -115,6 +115,9 @@ def _consent(s: _Said) -> str:
     at = f" ({peer})" if peer else ""
     answer = s.text("answer")
     if s.has("resumed"):
+        first = s.text("first_peer", "", 120)  # the session's first link (names52)
+        if first and first != peer:
+            at = f" ({peer}; at first {first})"
         earlier = s.ev.get("earlier")
         s.used.add("earlier")
         s.used.add("asked")
