@@ -75,7 +75,10 @@ def test_a_real_signed_session_resumed_once_lists_as_its_two_parts(
     one, two = _rows(tmp_path / "rec")
     assert one.split()[0] == two.split()[0] == _session_id(first)[:12], (one, two)
     assert one.endswith(f"  part 1 of 2  {first.name}"), one
-    assert two.endswith(f"  part 2 of 2 (its link was lost and resumed)  {second.name}"), two
+    assert two.endswith(f"  part 2 of 2 (its link was lost and resumed{_as(second)})"
+                        f"  {second.name}"), two  # fmt: skip
+    # names52: both rows name the agent as the first part's does.
+    assert f"complete  Alice (support) ({_peer(first)})  part " in two, two
 
 
 def test_a_real_sealed_and_signed_session_lists_as_its_parts_with_the_key(
@@ -92,7 +95,19 @@ def test_a_real_sealed_and_signed_session_lists_as_its_parts_with_the_key(
     one, two = done.stdout.splitlines()[1:]
     assert one.split()[0] == two.split()[0] == _session_id_sealed(first, tmp_path), (one, two)
     assert one.endswith(f"  part 1 of 2  {first.name}"), one
-    assert two.endswith(f"  part 2 of 2 (its link was lost and resumed)  {second.name}"), two
+    assert two.endswith(f"  part 2 of 2 (its link was lost and resumed"
+                        f"{_as(second, tmp_path / 'aud.key')})  {second.name}"), two  # fmt: skip
+
+
+def _peer(path: Path, key: Path | None = None) -> str:
+    """The host's name for the link ``path`` recorded (its META's peer)."""
+    with RecordingReader(path, private_key=key) as r:
+        return str(r.meta()["peer"])
+
+
+def _as(path: Path, key: Path | None = None) -> str:
+    """What a later part's row says of its own link (names52): " as ADDR"."""
+    return f" as {_peer(path, key)}"
 
 
 def _session_id_sealed(path: Path, home: Path) -> str:
@@ -110,7 +125,8 @@ def test_a_part_signed_by_another_key_is_a_session_of_its_own(
         real = r.signer_id
     one, two, three = _rows(tmp_path / "rec")
     assert one.endswith(f"  part 1 of 2  {first.name}"), one
-    assert two.endswith(f"  part 2 of 2 (its link was lost and resumed)  {second.name}"), two
+    assert two.endswith(f"  part 2 of 2 (its link was lost and resumed{_as(second)})"
+                        f"  {second.name}"), two  # fmt: skip
     assert three.split()[0] == "forged-sess", three
     assert three.endswith(f"  its claim to resume the session of {first.name} does NOT check"
                           f" out: its signer ({other.key_id}) is not that file's ({real})"
@@ -155,7 +171,8 @@ def test_a_byte_changed_in_the_earlier_part_after_the_fact(
     first.write_bytes(data)
     one, two = _rows(tmp_path / "rec")
     assert " complete " in one and one.endswith(f"  part 1 of 2  {first.name}"), one
-    assert two.endswith(f"  part 2 of 2 (its link was lost and resumed)  {second.name}"), two
+    assert two.endswith(f"  part 2 of 2 (its link was lost and resumed{_as(second)})"
+                        f"  {second.name}"), two  # fmt: skip
     done = cli("verify", "--no-pictures", tmp_path / "rec")
     no_traceback(done)
     said = {line.split(": ", 1)[0]: line for line in done.stdout.splitlines()}

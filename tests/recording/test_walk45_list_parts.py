@@ -10,8 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from screencodec.recording import RecordingReader
+
 from .test_attack_craft import cli, no_traceback
 from .test_rec32_chain import _session
+
+
+def _peer(path: Path) -> str:
+    """The host's name for the link ``path`` recorded (its META's peer)."""
+    with RecordingReader(path) as r:
+        return str(r.meta()["peer"])
 
 
 def test_walk45_list_shows_a_resumed_links_recording_as_a_part_of_its_session(
@@ -28,8 +36,9 @@ def test_walk45_list_shows_a_resumed_links_recording_as_a_part_of_its_session(
     assert one.endswith(f"  part 1 of 2  {first.name}"), done.stdout
     # rec52: unsigned (this recorder signs nothing), its claim is checked but
     # not proven: anyone who can read the first file can copy what it names.
-    assert two.endswith(f"  part 2 of 2 (its link was lost and resumed; unsigned, so not"
-                        f" proven)  {second.name}"), done.stdout  # fmt: skip
+    peer = _peer(second)  # names52: its own link's name in the note
+    assert two.endswith(f"  part 2 of 2 (its link was lost and resumed as {peer}; unsigned, so"
+                        f" not proven)  {second.name}"), done.stdout  # fmt: skip
 
 
 def test_walk45_list_says_a_later_part_whose_start_is_gone(tmp_path: Path) -> None:
@@ -38,8 +47,8 @@ def test_walk45_list_says_a_later_part_whose_start_is_gone(tmp_path: Path) -> No
     done = cli("list", tmp_path, process=True)
     no_traceback(done)
     _head, two = done.stdout.splitlines()
-    said = (f"a later part (its link was lost and resumed; unsigned, so not proven) of the"
-            f" session of {first.name}")  # fmt: skip
+    said = (f"a later part (its link was lost and resumed as {_peer(second)}; unsigned, so not"
+            f" proven) of the session of {first.name}")  # fmt: skip
     assert two.endswith(f"  {said}, not in this folder  {second.name}"), done.stdout
 
 
@@ -52,8 +61,8 @@ def test_walk45_list_numbers_no_part_of_a_session_whose_start_is_gone(tmp_path: 
     no_traceback(done)
     _head, two, three = done.stdout.splitlines()
     assert two.split()[0] == three.split()[0], done.stdout
-    said = (f"a later part (its link was lost and resumed; unsigned, so not proven) of the"
-            f" session of {first.name}")  # fmt: skip
-    assert two.endswith(f"  {said}, not in this folder  {second.name}"), done.stdout
-    assert three.endswith(f"  {said}, not in this folder  {third.name}"), done.stdout
+    for row, path in ((two, second), (three, third)):
+        said = (f"a later part (its link was lost and resumed as {_peer(path)}; unsigned, so"
+                f" not proven) of the session of {first.name}")  # fmt: skip
+        assert row.endswith(f"  {said}, not in this folder  {path.name}"), done.stdout
     assert "part 1" not in done.stdout

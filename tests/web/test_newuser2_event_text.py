@@ -50,5 +50,5 @@ def test_event_rows_show_the_recordings_strings_harmless(
     text = "\n".join(rows)
     for bad in ("\u202e", "\u202c", "\u200b", "\x1b"):
         assert bad not in text, (bad, rows)
-    assert "who=Mallory?gnp.exe?" in text, rows
-    assert "text=pay ?0001? EUR? hidden" in text, rows
+    assert "agent 'Mallory?gnp.exe?' asked to " in text, rows  # names52: in words
+    assert "chat from agent 'Mallory?gnp.exe?': pay ?0001? EUR? hidden" in text, rows

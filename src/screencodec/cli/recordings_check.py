@@ -116,15 +116,21 @@ def _list(args: argparse.Namespace) -> int:
                        f"({safe_text(meta.get('peer', '?'), 64)})") if meta else "?"  # fmt: skip
                 # Complete, but no session took place: said (walkfix35b: it
                 # read "complete  Alice (...)" as one that did).
+                named = who
                 refused = _refused(meta) if state == "complete" else ""
                 if refused:
                     state, who = "refused", f"{who}  {refused}"
                 size = path.stat().st_size
                 line = (f"{_when(r.start_unix):21} {r.duration:8.1f}s "
-                        f"{size:>10}  {r.signer_id or '-':16}  {state:9} {who}")
+                        f"{size:>10}  {r.signer_id or '-':16}  {state:9} ")
                 listed = Listed(path, meta.get("session_id") if meta else None, r.signer_id,
                                 size)  # fmt: skip
-                rows.append(_Row(path.name, sid, line, claim(r) if meta else None, listed))
+                row = _Row(path.name, sid, line, claim(r) if meta else None, listed)
+                row.who, row.named = who, named
+                row.peer = safe_text(meta.get("peer", "?"), 64) if meta else ""
+                if row.said is not None:  # a later part: its session's first name
+                    row.session_named = _session_named(r)
+                rows.append(row)
         except (ScreencodecError, OSError) as exc:
             rows.append(_Row(path.name, "", f"unreadable {safe_text(path.name, 255)}: "
                                             f"{safe_text(exc, 300)}"))  # fmt: skip
@@ -153,6 +159,15 @@ class _Row:
         self.name, self.sid, self.line, self.said, self.listed = name, sid, line, said, listed
         self.missing = False  # the file it names is not in this folder
         self.refuted = ""  # why its claim does not check out ("": it does, or none)
+        #: Its who column, and the agent's name and address alone (without
+        #: a refused row's words): a later part shows its first part's
+        #: (names52: one agent read "ADDR", "ADDR #3", "ADDR #5" through a
+        #: relay, as if three), and its own link's address in its part note.
+        self.who = self.named = self.peer = ""
+        #: A later part's own word for its session's agent (its consent
+        #: event's name and ``first_peer``), shown when its first part is
+        #: not in this folder ("": it says none, a recording before names52).
+        self.session_named = ""
 
     def text(self, parts: dict[str, tuple[_Row, int, int]]) -> str:
         from screencodec.transport.channel.display import safe_text
@@ -161,17 +176,27 @@ class _Row:
             return f"{'?':14} {'?':21} {'?':>9} {'?':>10}  {self.line}"
         first, n, of = parts.get(self.name, (self, 1, 1))
         part = ""
+        who = first.named if first is not self and first.named else self.who
         if first.missing and first.said is not None:  # its session's start is not here
-            part = (f"  a later part (its link was lost and resumed{_unproven(self)}) of the"
-                    f" session of {safe_text(first.said.file, 255)}, not in this folder"
+            mine = f" as {self.peer}" if self.session_named and self.peer else ""
+            who = self.session_named or who
+            part = (f"  a later part (its link was lost and resumed{mine}{_unproven(self)}) of"
+                    f" the session of {safe_text(first.said.file, 255)}, not in this folder"
                     )  # fmt: skip
         elif of > 1:
-            part = f"  part {n} of {of}" + (
-                f" (its link was lost and resumed{_unproven(self)})" if n > 1 else "")
+            part = f"  part {n} of {of}" + (f" (its link was lost and resumed"
+                                            f"{self._as(first)}{_unproven(self)})"
+                                            if n > 1 else "")  # fmt: skip
         if self.refuted and self.said is not None:
             part += (f"  its claim to resume the session of {safe_text(self.said.file, 255)}"
                      f" does NOT check out: {self.refuted}")  # fmt: skip
-        return f"{first.sid:14} {self.line}{part}  {safe_text(self.name, 255)}"
+        return f"{first.sid:14} {self.line}{who}{part}  {safe_text(self.name, 255)}"
+
+    def _as(self, first: _Row) -> str:
+        """A later part's own link, its row naming the first part's agent:
+        " as ADDR #3" (the host's name for this link, which its audit log
+        and the host's log say), or "" when that is the session's."""
+        return f" as {self.peer}" if self.peer and self.peer != first.peer else ""
 
 
 def _unproven(row: _Row) -> str:
@@ -263,6 +288,24 @@ def _auditor_key(args: argparse.Namespace) -> X25519PrivateKey | None:
     from screencodec.recording import load_private_key
 
     return None if args.key is None else load_private_key(args.key)
+
+
+def _session_named(reader: RecordingReader) -> str:
+    """A resumed link's recording's name for its session's agent, as a
+    row shows it: "NAME (ADDR)", the name the host's user agreed to and
+    the address of the session's first link (its consent event's ``who``
+    and ``first_peer``, names52); "" when it says none."""
+    from screencodec.transport.channel.display import safe_text
+
+    try:
+        events = reader.events()
+    except ScreencodecError:
+        return ""
+    said = next((ev for ev in events if ev.get("type") == "consent" and ev.get("resumed")), {})
+    who, peer = said.get("who"), said.get("first_peer")
+    if not isinstance(who, str) or not isinstance(peer, str):
+        return ""
+    return f"{safe_text(who, 64)} ({safe_text(peer, 64)})"
 
 
 def _hello_who(reader: RecordingReader) -> object:

@@ -44,6 +44,7 @@ from screencodec.errors import DecodeError, ScreencodecError
 from screencodec.motion.cursor import CursorEncoder
 from screencodec.recording import RecordingReader, VerifyReport
 from screencodec.recording.chain import Chain, ChainCursor, ChainPlayer
+from screencodec.recording.event_words import event_words
 from screencodec.recording.verdicts import BadPictureError
 from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.display import safe_text
@@ -100,51 +101,17 @@ def event_time(ev: dict[str, Any]) -> float:
 def describe_event(ev: dict[str, Any]) -> tuple[str, str]:
     """An audit event as (kind, one line of text), both bounded; the values
     are the recording's and untrusted (the page shows them as text only).
+    The line is the event in words (names52: it was the log's fields,
+    ``answer=view, asked=view, upgrade=false``), then what the words do not
+    say as ``key=value``: :func:`~screencodec.recording.event_words.event_words`.
     A nested value (a resumed link's ``earlier``) is written as its fields,
     ``{bytes=..., file=A.screc, ...}``, and JSON's words as the log has them
     (true, false, null), not as Python's repr (walk34: "{'file': ...}")."""
     kind = safe_text(ev.get("type", "?"), 32)
-    parts = []
-    for k in sorted(ev):
-        if k in ("type", "t"):
-            continue
-        # The agent chose its name and chat lines: a bidi override would
-        # reorder the auditor's row, a zero-width character hide.
-        parts.append(f"{safe_text(k, 64)}={safe_text(_value(ev[k]), 1000)}")
-    return kind, _cut(", ".join(parts), 1000)
-
-
-#: How deep a nested value of an event is written out (deeper: "{...}").
-_DEPTH = 3
-
-
-def _value(v: object, depth: int = 0) -> str:
-    """A value of an event as the page shows it (cleaned by the caller): a
-    string as it is, a number as JSON writes it, an object's fields as
-    ``{key=value, ...}``, a list's items as ``[a, b]``; at most about 1000
-    characters are made (a hostile file may nest or repeat without end)."""
-    if isinstance(v, str):
-        return v
-    if isinstance(v, bool) or v is None:
-        return {True: "true", False: "false", None: "null"}[v]
-    if isinstance(v, int | float):
-        return str(v)
-    if not isinstance(v, dict | list):
-        return type(v).__name__  # not from JSON: nothing of it is shown
-    if depth >= _DEPTH:
-        return "{...}" if isinstance(v, dict) else "[...]"
-    items = v.items() if isinstance(v, dict) else enumerate(v)
-    out: list[str] = []
-    size = 0
-    for key, item in items:
-        said = _value(item, depth + 1)
-        out.append(f"{key}={said}" if isinstance(v, dict) else said)
-        size += len(out[-1]) + 2
-        if size > 1000:
-            out.append("...")
-            break
-    inner = ", ".join(out)
-    return f"{{{inner}}}" if isinstance(v, dict) else f"[{inner}]"
+    # The agent chose its name and chat lines: a bidi override would
+    # reorder the auditor's row, a zero-width character hide (event_words
+    # cleans each value).
+    return kind, _cut(event_words(ev), 1000)
 
 
 #: The kind of the rows that mark where a link of the session was lost.

@@ -633,9 +633,14 @@ class ViewerLink(LinkAsking):
             self.monitor = resumed.monitor
         level = (resumed.level & asked) | VIEW
         if self.recording is not None:
+            # first_peer: the session's name on its first link, the one the
+            # host's user was asked about: a part listed without its first
+            # part (pruned) still names the agent as the others (names52).
+            earlier = self.earlier
             self.recording.put("consent", {
                 "type": "consent", "who": self.who, "peer": self.peer, "asked": str(asked),
                 "upgrade": False, "answer": str(level), "resumed": True,
+                "first_peer": earlier[0] if earlier else self.peer,
             })  # fmt: skip
         limit = self.host.config.max_duration
         if limit is not None:
