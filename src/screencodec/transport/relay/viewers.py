@@ -72,8 +72,9 @@ _PAST_END = 0.05
 #: the one as its window ends too, and an attempt held past that ended in
 #: "no answer within N s", not the relay's words (resume52: the page of
 #: test_pagewords_reconnect.py, a 5 s window, the host never back). Its
-#: next attempt, its backoff later (0.25 s, 0.5 s ...), is held again while
-#: within lost_hold of the loss.
+#: next attempt comes at once (an agent spaces its attempts from their
+#: start, connect/reconnect.py) and is held again, for as long as the loss
+#: is remembered (lost_memory, resume52b; lost_hold before).
 RESUME_ANSWER = 4.0
 
 #: A join's host data streams, its pair's done event, the cluster's member read.
@@ -137,7 +138,7 @@ class RelayViewers(RelayAdmission):
                 # long its host has not been heard from, or that it ended.
                 held_at = time.monotonic()
                 reg, held = await self._host_back(
-                    reader, code, ip, named, until=_earlier(
+                    reader, code, ip, named, agent=named is not None, until=_earlier(
                         held_at + self.limits.pair_timeout, answer_by))
                 if held == "left":  # counted all the same, as a join told is
                     await self._join_allowed(ip, named)
@@ -176,7 +177,7 @@ class RelayViewers(RelayAdmission):
             # register again, then told it; else refused as before.
             reg, held = await self._host_back(
                 reader, code, ip, pair_tag(gone.verifier), gone=gone,
-                until=_earlier(until, answer_by))  # fmt: skip
+                agent=known is not None, until=_earlier(until, answer_by))  # fmt: skip
             if held == "left":
                 return
             if reg is None:
@@ -279,6 +280,7 @@ class RelayViewers(RelayAdmission):
         tag: bytes | None,
         *,
         gone: Registration | None = None,
+        agent: bool = False,
         until: float | None = None,
     ) -> tuple[Registration | None, _Held]:
         """A registration of ``code`` that came back here while a join from
@@ -301,7 +303,17 @@ class RelayViewers(RelayAdmission):
         meanwhile is dropped at once (resume52: it stayed held, counted
         against its address, and was told to the host come back). Any join
         of a code whose host is lost is held alike, so it learns no more
-        than a join a moment before would have: that the code was live."""
+        than a join a moment before would have: that the code was live.
+
+        ``agent``: the join names the registration ``tag`` (checked: only
+        that registration's loss is looked up, or it is the registration
+        the join was told to), an agent coming back: held for as long as
+        the loss is remembered (``lost_memory``), not ``lost_hold`` only
+        (resume52b: past 8 s it was told at once and retried on its own
+        schedule, its picture up to 4.8 s after its host); its ``until``
+        (RESUME_ANSWER) bounds each of its joins. A first join keeps
+        ``lost_hold``: someone who knows only the code camps on it no
+        longer than before."""
         current = self._sessions.get(code)
         if current is not None and current is not gone:  # the host is back already
             return (current, "lost") if _same_host(current, gone) else (None, "lost")
@@ -310,7 +322,13 @@ class RelayViewers(RelayAdmission):
         silent = 0.0 if current is not None else self.ended.silent_for(code, tag)
         if silent is None or self._draining:
             return None, "no"
-        left = self.limits.lost_hold - silent
+        if self.limits.lost_hold <= 0:  # holds nothing
+            left = 0.0
+        elif agent:
+            kept = self.ended.lost_left(code, tag) if current is None else None
+            left = self.limits.lost_memory if kept is None else kept
+        else:
+            left = self.limits.lost_hold - silent
         if until is not None:
             left = min(left, until - time.monotonic())
         ends = self.ended.ends_in(code, tag)
