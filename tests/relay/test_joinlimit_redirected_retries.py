@@ -61,6 +61,7 @@ from screencodec.transport.connect import connect_via_relay, host_via_relay
 from screencodec.transport.connect import reconnect as reconnect_module
 from screencodec.transport.connect.reconnect import reconnect
 from screencodec.transport.relay import RelayLimits
+from screencodec.transport.relay import viewers as viewers_module
 from screencodec.transport.relay.protocol import (
     RELAY_REDIRECT,
     ROLE_VIEWER,
@@ -92,6 +93,9 @@ def test_an_agent_retrying_through_a_redirecting_relay_is_never_told_too_many_jo
         redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     monkeypatch.setattr(reconnect_module, "_FIRST_WAIT", 0.25 / _SCALE)
     monkeypatch.setattr(reconnect_module, "_LONGEST_WAIT", 4.0 / _SCALE)
+    # The relay that lost the host holds each of the agent's joins as long
+    # (resume52b: for as long as it remembers the loss, not 8 s only).
+    monkeypatch.setattr(viewers_module, "RESUME_ANSWER", 4.0 / _SCALE)
 
     async def main() -> None:
         async with relays(redis_server, 2, _LIMITS) as (first, second), \

@@ -4,7 +4,9 @@ A viewer whose link broke (``Viewer.link_lost``) calls :func:`reconnect` with
 the same way of connecting it used at first; the new channel goes to a
 ``Viewer(channel, resume=old.resume_ticket)``. Attempts are spaced by a
 backoff (0.25 s doubling to 4 s, with jitter, so a relay restarting under a
-thousand agents is not hit by all of them at once) until ``within`` seconds
+thousand agents is not hit by all of them at once; counted from each
+attempt's start, so one that waited for its answer as long, held by a
+relay for its host, is followed at once) until ``within`` seconds
 have passed. What a retry cannot mend ends it at once: a wrong password, a
 session the host ended, a host or relay of another version. With
 ``refused_is_final`` (a host reached directly), refused connections end it
@@ -98,6 +100,7 @@ async def reconnect(
         attempt += 1
         if on_attempt is not None:
             on_attempt(attempt, None)
+        began = time.monotonic()
         try:
             return await wait_for(connect(), max(ATTEMPT_AT_LEAST, deadline - time.monotonic()),
                                   dropped=_close_dropped)
@@ -122,7 +125,11 @@ async def reconnect(
             raise error
         if refused_until is not None:  # one more attempt as the refusals' time is up
             left = min(left, max(0.0, refused_until - now))
-        await asyncio.sleep(min(left, wait * random.uniform(0.8, 1.2)))
+        # Spaced from the attempt's start: one a relay held for its lost
+        # host (RESUME_ANSWER, 4 s) waited already (resume52b: its next
+        # attempt came 4 s later still, and its picture up to 4.8 s after
+        # the host was back; now it is held again at once).
+        await asyncio.sleep(min(left, max(0.0, wait * random.uniform(0.8, 1.2) - (now - began))))
         wait = min(wait * 2, _LONGEST_WAIT)
 
 

@@ -41,9 +41,13 @@ CLAIM_HOLD_MOST = 18.0
 class RelayAdmission(RelayCluster):
     """Limits, holds, refusals and redirects, for :class:`~.server.Relay`."""
 
-    async def _claim_may_come(self, ip: str) -> AsyncGenerator[None, None]:
+    async def _claim_may_come(
+        self, ip: str, reader: asyncio.StreamReader
+    ) -> AsyncGenerator[bool, None]:
         """Once a second, while a code's claim may still come, before a
-        viewer (from ``ip``) is told that nobody holds it: while the
+        viewer (from ``ip``, its stream ``reader``) is told that nobody
+        holds it (False), or once it hung up (True, the last: resume52b,
+        it stayed held to the end, keeping its address's place): while the
         directory recovers from a loss of its keys, a live host's relay
         makes its claim again at its next heartbeat (or join: _renew_now),
         within ``claim_ttl / 3`` of the loss, so this looks until that much
@@ -75,12 +79,17 @@ class RelayAdmission(RelayCluster):
         if self._held.get(key, 0) >= self.limits.max_pending_per_address:
             return
         _add(self._held, key, 1)
+        left = False
         try:
             while (now := loop.time()) < end:
-                await asyncio.sleep(min(1.0, end - now))
-                yield
+                left = await hung_up_within(reader, min(1.0, end - now))
+                if left:
+                    break
+                yield False
         finally:
             _add(self._held, key, -1)
+        if left:
+            yield True
 
     async def _grace_left(self) -> float | None:
         """Seconds the directory's recovering grace has left, as a refused
@@ -205,6 +214,29 @@ class RelayAdmission(RelayCluster):
             with contextlib.suppress(OSError, asyncio.TimeoutError):
                 await wait_for(writer.drain(), 1.0)
         return True
+
+
+async def hung_up_within(reader: asyncio.StreamReader, timeout: float) -> bool:
+    """Whether the viewer of a join that waits (for its host, or its code's
+    claim) closed or reset its stream, or sent something, within
+    ``timeout`` seconds; its stream's read let go of either way (a
+    StreamReader takes one waiter at a time)."""
+    hung = asyncio.ensure_future(hung_up(reader))
+    try:
+        await asyncio.wait({hung}, timeout=timeout)
+    finally:
+        hung.cancel()
+        await asyncio.wait({hung})
+    return not hung.cancelled()
+
+
+async def hung_up(reader: asyncio.StreamReader) -> None:
+    """Returns once the viewer of a join that waits closed or reset its
+    stream, or sent something: a viewer says nothing before the relay's
+    answer (connect/relay_open.py), so one that does is no viewer, and what
+    it sent is not kept."""
+    with contextlib.suppress(OSError, ConnectionError, asyncio.IncompleteReadError):
+        await reader.read(1)
 
 
 def _add(counts: dict[str, int], key: str, n: int) -> None:

@@ -111,8 +111,12 @@ class RelayLimits:
     a host back 0.3 s later): a host that lost a registration retries
     after 0.2 s, doubling (connect/registration.py), so attempts at about
     0.2, 0.6, 1.4, 3.0 and 6.2 s after the loss fall within it. A first
-    join and an agent coming back (naming the registration it was in,
-    resume52) alike. A held
+    join so; an agent coming back (naming the registration it was in,
+    resume52) for as long as the loss is remembered (``lost_memory``,
+    resume52b: a host back after 10-60 s, a laptop's lid, a slow Wi-Fi),
+    each of its joins answered within 4 s (viewers.RESUME_ANSWER) and the
+    next held again; a first join keeps this bound, so someone who knows
+    only the code camps on it no longer. A held
     join counts as one join, against the per-address caps of held and
     pending joins (``max_pending_per_address``), and within its own
     ``pair_timeout``; it is paired only with a registration of the same

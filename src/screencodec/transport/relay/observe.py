@@ -63,7 +63,9 @@ class RelayStats:
     #: Joins held for their code's host, whose connection was lost just
     #: then, to register again (viewers.py, _host_back).
     held_for_host: int = 0
-    #: Of those, joins dropped as their viewer hung up while held (resume52).
+    #: Joins dropped as their viewer hung up while they waited: held for
+    #: their host (resume52), told to it, or held while the directory
+    #: recovers (resume52b).
     held_left: int = 0
 
     def refuse(self, code: RefuseCode) -> None:

@@ -246,6 +246,16 @@ class EndedSessions:
         left = entry[0] - self._clock()
         return left if left > 0 else None
 
+    def lost_left(self, code: str, tag: bytes | None = None) -> float | None:
+        """Seconds until the loss of ``code``'s host (:meth:`lost`, or its
+        own close not yet counted as an end) is forgotten; None if it is
+        not known, or its session ended. With a viewer's ``tag``: only of
+        the registration it names."""
+        entry = self._entry(code, tag)
+        if entry is None or self.why(code, tag) is not None:
+            return None
+        return max(0.0, entry[1] - self._clock())
+
     def silent_for(self, code: str, tag: bytes | None = None) -> float | None:
         """Seconds since the host of ``code``, whose connection was lost and
         whose session has not ended (yet), was last heard from; None if not

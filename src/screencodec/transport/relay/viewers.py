@@ -21,7 +21,7 @@ from screencodec.transport.channel.framing import (
     encode_frame,
     write_open,
 )
-from screencodec.transport.relay.admission import RelayAdmission, _add
+from screencodec.transport.relay.admission import RelayAdmission, _add, hung_up
 from screencodec.transport.relay.cluster import MEMBERS_WAIT
 from screencodec.transport.relay.directory import DirectoryUnavailableError
 from screencodec.transport.relay.observe import log_event
@@ -72,8 +72,9 @@ _PAST_END = 0.05
 #: the one as its window ends too, and an attempt held past that ended in
 #: "no answer within N s", not the relay's words (resume52: the page of
 #: test_pagewords_reconnect.py, a 5 s window, the host never back). Its
-#: next attempt, its backoff later (0.25 s, 0.5 s ...), is held again while
-#: within lost_hold of the loss.
+#: next attempt comes at once (an agent spaces its attempts from their
+#: start, connect/reconnect.py) and is held again, for as long as the loss
+#: is remembered (lost_memory, resume52b; lost_hold before).
 RESUME_ANSWER = 4.0
 
 #: A join's host data streams, its pair's done event, the cluster's member read.
@@ -113,8 +114,12 @@ class RelayViewers(RelayAdmission):
             if self._draining:  # its registration answered as a drain began (hosts.py)
                 await self._refuse(writer, RefuseCode.BUSY, _SHUTTING_DOWN, ip, session=code)
                 return
-            async with contextlib.aclosing(self._claim_may_come(ip)) as looks:
-                async for _ in looks:
+            async with contextlib.aclosing(self._claim_may_come(ip, reader)) as looks:
+                async for left in looks:
+                    if left:  # counted all the same, as a join told is
+                        self._left(code, ip)
+                        await self._join_allowed(ip, None)
+                        return
                     reg = self._sessions.get(code)
                     if reg is None and await self._redirect(writer, code, ip, "viewer", named):
                         return
@@ -133,7 +138,7 @@ class RelayViewers(RelayAdmission):
                 # long its host has not been heard from, or that it ended.
                 held_at = time.monotonic()
                 reg, held = await self._host_back(
-                    reader, code, ip, named, until=_earlier(
+                    reader, code, ip, named, agent=named is not None, until=_earlier(
                         held_at + self.limits.pair_timeout, answer_by))
                 if held == "left":  # counted all the same, as a join told is
                     await self._join_allowed(ip, named)
@@ -165,7 +170,7 @@ class RelayViewers(RelayAdmission):
         # any hold for its host (the viewer waits 20 s for an answer).
         until = (held_at or time.monotonic()) + self.limits.pair_timeout
         while True:
-            pairing = await self._tell_host(writer, reg, ip, until)
+            pairing = await self._tell_host(reader, writer, reg, ip, until)
             if not isinstance(pairing, Registration):
                 break
             gone = pairing
@@ -175,7 +180,7 @@ class RelayViewers(RelayAdmission):
             # register again, then told it; else refused as before.
             reg, held = await self._host_back(
                 reader, code, ip, pair_tag(gone.verifier), gone=gone,
-                until=_earlier(until, answer_by))  # fmt: skip
+                agent=known is not None, until=_earlier(until, answer_by))  # fmt: skip
             if held == "left":
                 return
             if reg is None:
@@ -195,14 +200,24 @@ class RelayViewers(RelayAdmission):
         await self._forward(reg, ip, PairStreams(reader, writer, host_reader, host_writer), done)
 
     async def _tell_host(
-        self, writer: asyncio.StreamWriter, reg: Registration, ip: str, until: float
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        reg: Registration,
+        ip: str,
+        until: float,
     ) -> _Paired | Registration | None:
         """A counted join of ``reg``'s code told to its host (RELAY_INCOMING),
         waiting for the host's data connection until ``until`` (monotonic):
         the host's data streams, its pair's done event and the cluster's
         member read; ``reg`` if its registration ended meanwhile (or its
         connection could not be written: lost while the join awaited the
-        directory); None once the viewer was refused (told why)."""
+        directory); None once the viewer was refused (told why), or hung up
+        (its viewer's stream ``reader`` watched meanwhile: resume52b, a join
+        whose viewer was gone kept its address's place among the code's
+        pending joins to its pair_timeout, and the host's dial for it was
+        paired with nobody; now the dial is refused "no such pending
+        viewer")."""
         code = reg.code
         key = address_key(ip)
         if reg.make_room(key, self.limits.max_pending_per_address):
@@ -215,13 +230,22 @@ class RelayViewers(RelayAdmission):
         entry = (join_id, fut, key)
         reg.pending.append(entry)
         _add(self._announced, reg.host_key, +1)
+        hung = asyncio.ensure_future(hung_up(reader))
+        taken = False  # the host's data connection handed on
         try:
             incoming = encode_frame(FrameType.RELAY_INCOMING, join_id + ip.encode()[:64])
             if not write_open(reg.writer, incoming):  # reset while this join awaited the directory
                 raise TransportError("the host's control connection closed")
-            host_reader, host_writer, done = await wait_for(
-                fut, max(0.0, until - time.monotonic()), dropped=_unpaired
-            )
+            watched: set[asyncio.Future[object]] = {fut, hung}  # type: ignore[arg-type]
+            await asyncio.wait(watched, timeout=max(0.0, until - time.monotonic()),
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            if hung.done():  # paired or not, with nobody to forward to
+                self._left(code, ip)
+                return None
+            if not fut.done():
+                raise asyncio.TimeoutError
+            host_reader, host_writer, done = fut.result()
+            taken = True
         except asyncio.TimeoutError:
             # No parentheses: a viewer shows these words inside its own.
             await self._refuse(
@@ -241,6 +265,14 @@ class RelayViewers(RelayAdmission):
             _add(self._announced, reg.host_key, -1)
             with contextlib.suppress(ValueError):
                 reg.pending.remove(entry)
+            if not fut.done():  # a dial for it now is refused (hosts.py)
+                fut.cancel()
+            elif not taken and not fut.cancelled() and fut.exception() is None:
+                _unpaired(fut.result())  # its viewer gone, or the relay closing
+            hung.cancel()
+            # Its read let go of the stream before splice reads it (a
+            # StreamReader takes one waiter at a time).
+            await asyncio.wait({hung})
         return host_reader, host_writer, done, members
 
     async def _host_back(
@@ -251,6 +283,7 @@ class RelayViewers(RelayAdmission):
         tag: bytes | None,
         *,
         gone: Registration | None = None,
+        agent: bool = False,
         until: float | None = None,
     ) -> tuple[Registration | None, _Held]:
         """A registration of ``code`` that came back here while a join from
@@ -273,7 +306,17 @@ class RelayViewers(RelayAdmission):
         meanwhile is dropped at once (resume52: it stayed held, counted
         against its address, and was told to the host come back). Any join
         of a code whose host is lost is held alike, so it learns no more
-        than a join a moment before would have: that the code was live."""
+        than a join a moment before would have: that the code was live.
+
+        ``agent``: the join names the registration ``tag`` (checked: only
+        that registration's loss is looked up, or it is the registration
+        the join was told to), an agent coming back: held for as long as
+        the loss is remembered (``lost_memory``), not ``lost_hold`` only
+        (resume52b: past 8 s it was told at once and retried on its own
+        schedule, its picture up to 4.8 s after its host); its ``until``
+        (RESUME_ANSWER) bounds each of its joins. A first join keeps
+        ``lost_hold``: someone who knows only the code camps on it no
+        longer than before."""
         current = self._sessions.get(code)
         if current is not None and current is not gone:  # the host is back already
             return (current, "lost") if _same_host(current, gone) else (None, "lost")
@@ -282,7 +325,13 @@ class RelayViewers(RelayAdmission):
         silent = 0.0 if current is not None else self.ended.silent_for(code, tag)
         if silent is None or self._draining:
             return None, "no"
-        left = self.limits.lost_hold - silent
+        if self.limits.lost_hold <= 0:  # holds nothing
+            left = 0.0
+        elif agent:
+            kept = self.ended.lost_left(code, tag) if current is None else None
+            left = self.limits.lost_memory if kept is None else kept
+        else:
+            left = self.limits.lost_hold - silent
         if until is not None:
             left = min(left, until - time.monotonic())
         ends = self.ended.ends_in(code, tag)
@@ -301,7 +350,7 @@ class RelayViewers(RelayAdmission):
         _add(self._held, key, 1)
         self.stats.held_for_host += 1
         log_event("held_for_host", session=self._tag(code), addr=ip, seconds=round(left, 1))
-        hung = asyncio.ensure_future(_hung_up(reader))
+        hung = asyncio.ensure_future(hung_up(reader))
         woken = asyncio.ensure_future(back.wait())
         try:
             await asyncio.wait({hung, woken}, timeout=left, return_when=asyncio.FIRST_COMPLETED)
@@ -316,13 +365,18 @@ class RelayViewers(RelayAdmission):
             # (a StreamReader takes one waiter at a time).
             await asyncio.wait({hung, woken})
         if (not hung.cancelled() and hung.done()) or reader.at_eof():
-            self.stats.held_left += 1
-            log_event("held_left", session=self._tag(code), addr=ip)
+            self._left(code, ip)
             return None, "left"
         reg = self._sessions.get(code)
         if reg is None or reg is gone or not _same_host(reg, gone):
             return None, self._hold_end(code, tag)
         return reg, "lost"
+
+    def _left(self, code: str, ip: str) -> None:
+        """A join from ``ip`` whose viewer hung up while it waited (held for
+        its host or its code's claim, or told to its host): dropped."""
+        self.stats.held_left += 1
+        log_event("held_left", session=self._tag(code), addr=ip)
 
     def _hold_end(self, code: str, tag: bytes | None) -> _Held:
         """How a hold for ``code``'s host (the registration of pair tag
@@ -495,15 +549,6 @@ class RelayViewers(RelayAdmission):
 def _earlier(when: float, other: float | None) -> float:
     """The earlier of two deadlines, ``other`` None: none."""
     return when if other is None else min(when, other)
-
-
-async def _hung_up(reader: asyncio.StreamReader) -> None:
-    """Returns once the viewer of a held join closed or reset its stream, or
-    sent something: a viewer says nothing before the relay's answer
-    (connect/relay_open.py), so one that does is no viewer, and what it
-    sent is not kept."""
-    with contextlib.suppress(OSError, ConnectionError, asyncio.IncompleteReadError):
-        await reader.read(1)
 
 
 def _same_host(reg: Registration, gone: Registration | None) -> bool:
