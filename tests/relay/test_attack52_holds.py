@@ -138,14 +138,6 @@ def test_attack52_a_held_join_that_speaks_first_or_resets_is_dropped_and_closed(
     assert all(t < 2.0 for t in closed_in), closed_in
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "found (attack52): a held agent naming its registration is told to (its address) and paired "
-    "with another host that registered the code once the claim ran out (--claim-ttl < "
-    "--lost-hold, e.g. --lost-hold 20 with the default 15 s claim); expected, as RelayLimits' "
-    "lost_hold doc says: paired only with the host of the registration it named. Its next join "
-    "unheld is paired with that host too (the relay pairs any join with the code's registration; "
-    "the agent's handshake fails, OtherRegistrationError, retried): the doc or the hold"
-))  # fmt: skip
 def test_attack52_a_held_agent_is_not_paired_with_another_host_of_its_code() -> None:
     async def main() -> tuple[bool, float]:
         limits = RelayLimits(lost_hold=10.0, claim_ttl=1.0)

@@ -319,7 +319,7 @@ class RelayViewers(RelayAdmission):
         longer than before."""
         current = self._sessions.get(code)
         if current is not None and current is not gone:  # the host is back already
-            return (current, "lost") if _same_host(current, gone) else (None, "lost")
+            return (current, "lost") if _same_host(current, gone, tag) else (None, "lost")
         # The registration the join was told to may still be served while
         # its end is read (its write failed): lost now.
         silent = 0.0 if current is not None else self.ended.silent_for(code, tag)
@@ -368,7 +368,7 @@ class RelayViewers(RelayAdmission):
             self._left(code, ip)
             return None, "left"
         reg = self._sessions.get(code)
-        if reg is None or reg is gone or not _same_host(reg, gone):
+        if reg is None or reg is gone or not _same_host(reg, gone, tag):
             return None, self._hold_end(code, tag)
         return reg, "lost"
 
@@ -551,11 +551,15 @@ def _earlier(when: float, other: float | None) -> float:
     return when if other is None else min(when, other)
 
 
-def _same_host(reg: Registration, gone: Registration | None) -> bool:
-    """Whether ``reg`` is the same host's registration as ``gone`` (any, if
-    None): a join told to one host is never handed to another who has only
-    its code (after its claim expired)."""
-    return gone is None or hmac.compare_digest(reg.verifier, gone.verifier)
+def _same_host(reg: Registration, gone: Registration | None, tag: bytes | None) -> bool:
+    """Whether ``reg`` is the same host's registration as ``gone``, or, with
+    none, the one of pair tag ``tag`` the join named (any, if None): a join
+    told to one host, or an agent held for its own, is never handed to
+    another who has only the code (after its claim expired; attack52: a
+    held agent was told to, and paired with, whoever registered it next)."""
+    if gone is not None:
+        return hmac.compare_digest(reg.verifier, gone.verifier)
+    return tag is None or hmac.compare_digest(pair_tag(reg.verifier), tag)
 
 
 def _unpaired(pairing: Pairing) -> None:
