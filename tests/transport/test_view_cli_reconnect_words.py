@@ -5,35 +5,31 @@ Walked by hand (walk33): through a relay, the host's program killed under
 the session, the agent's terminal printed ``still reconnecting
 (UNKNOWN_SESSION: the host has not been heard from for 4 s ...)``; the web
 page, for the same attempt, said it without the code (one function now
-words both). Real relay, host and view processes on loopback; the host is
-killed outright, so the relay has nothing from it. Expected outcome: the
+words both). Real relay, host and view processes on loopback. The host's
+relay link is reset and kept down (a LinkProxy: a Wi-Fi gone), so the relay
+holds the agent's joins for it and answers each with how long the host has
+been silent. (A killed host's program closes its link, which the relay now
+takes for a host gone after ``host_gone_after``: the agent is told the
+session ended, resume52, not asked to go on waiting.) Expected outcome: the
 line gives the relay's words, and no refusal code."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-import signal
 
-from .test_cli import answer_when_asked, start_host
-from .test_view_cli_ux import read_until, start_relay, stop, viewer
+from relay.test_resume52_agent_held import Session, with_session
 
 
 def test_still_reconnecting_gives_the_relays_words_without_its_code() -> None:
-    relay, port = start_relay()
-    where = f"127.0.0.1:{port}"
-    host, code, password, _ = start_host(where=("--relay", where))
-    view = viewer("--relay", where, "--code", code, "--password", password)
-    try:
-        answer_when_asked(host)
-        read_until(view, "decoded")
-        host.send_signal(signal.SIGKILL)
-        host.wait(10)
-        seen = read_until(view, re.compile(r"still reconnecting: .*\n"))
-        line = re.search(r"still reconnecting: (.*)\n", seen).group(1)  # type: ignore[union-attr]
-        assert "UNKNOWN_SESSION" not in line and not re.match(r"[A-Z_]+:", line), line
-        assert "the host has not been heard from" in line, line
-        assert "(" not in line, line  # endwords35: "(... (its connection ...))" nested
-    finally:
-        stop(view)
-        stop(host)
-        stop(relay)
+    async def test(s: Session) -> str:
+        s.proxy.refusing = True
+        s.proxy.cut()
+        found = await asyncio.to_thread(s.seen.wait_for, r"still reconnecting: (.*)\n", 60)
+        return found.group(1)
+
+    line = with_session(test)
+    assert isinstance(line, str)
+    assert "UNKNOWN_SESSION" not in line and not re.match(r"[A-Z_]+:", line), line
+    assert "the host has not been heard from" in line, line
+    assert "(" not in line, line  # endwords35: "(... (its connection ...))" nested
