@@ -305,8 +305,10 @@ class RelayViewers(RelayAdmission):
         parks no more here than at a host. A join whose viewer hangs up
         meanwhile is dropped at once (resume52: it stayed held, counted
         against its address, and was told to the host come back). Any join
-        of a code whose host is lost is held alike, so it learns no more
-        than a join a moment before would have: that the code was live.
+        of a code whose host is lost is held alike: it learns that the code
+        was live, and, by when it is answered, about when its host was lost
+        and whether by its own close or a dropped link (attack52: a strict
+        xfail, docs/relay.md).
 
         ``agent``: the join names the registration ``tag`` (checked: only
         that registration's loss is looked up, or it is the registration
