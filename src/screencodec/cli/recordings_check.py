@@ -437,7 +437,8 @@ def _claims_on(verdicts: list[Verdict], going: set[str]) -> dict[Path, tuple[str
     unsigned (so not proven). One whose log does not read without a key
     (sealed: prune cannot tell) says nothing."""
     from screencodec.recording import RecordingReader
-    from screencodec.recording.parts import claim, listed, refuted
+    from screencodec.recording.parts import claim, refuted
+    from screencodec.recording.reader import keep_listed, kept_listed
 
     out = {}
     for verdict in verdicts:
@@ -448,11 +449,17 @@ def _claims_on(verdicts: list[Verdict], going: set[str]) -> dict[Path, tuple[str
                 said = claim(reader)
                 if said is None or said.file not in going:
                     continue
-                try:
-                    with RecordingReader(verdict.path.parent / said.file) as earlier:
-                        why = refuted(said, listed(earlier))
-                except (ScreencodecError, OSError, ValueError):
-                    why = "that file does not read"
+                # What that file is, read once while unchanged however many
+                # name it (walkcost52: each opened it again, its index whole).
+                there = verdict.path.parent / said.file
+                found = kept_listed(there, None)
+                if found is None:
+                    try:
+                        with RecordingReader(there) as earlier:
+                            found = keep_listed(earlier)
+                    except (ScreencodecError, OSError, ValueError):
+                        found = None
+                why = "that file does not read" if found is None else refuted(said, found)
         except (ScreencodecError, OSError):
             continue
         out[verdict.path] = (said.file, why, said.signer is None)
