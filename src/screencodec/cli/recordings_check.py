@@ -338,6 +338,7 @@ def _verify(args: argparse.Namespace) -> int:
     from screencodec.recording.crypto import OtherAuditorError
     from screencodec.recording.format import NewerFormatError
     from screencodec.recording.pictures import check_pictures
+    from screencodec.recording.reader import keep_listed
     from screencodec.recording.retention import being_written
 
     pins = _pins(args)
@@ -346,6 +347,9 @@ def _verify(args: argparse.Namespace) -> int:
     for path in _recording_files(args.files):
         try:
             with RecordingReader(path, private_key=key) as r:
+                # What it is, kept for the files after it that name it (its
+                # META read: walkcost52, not its index walked again for them).
+                keep_listed(r)
                 report = _checked_against(r, pins)
                 plain_with_key = args.key is not None and not r.sealed
                 if plain_with_key and report.status == "complete":
