@@ -338,6 +338,7 @@ def _verify(args: argparse.Namespace) -> int:
     from screencodec.recording.crypto import OtherAuditorError
     from screencodec.recording.format import NewerFormatError
     from screencodec.recording.pictures import check_pictures
+    from screencodec.recording.reader import keep_listed
     from screencodec.recording.retention import being_written
 
     pins = _pins(args)
@@ -346,6 +347,9 @@ def _verify(args: argparse.Namespace) -> int:
     for path in _recording_files(args.files):
         try:
             with RecordingReader(path, private_key=key) as r:
+                # What it is, kept for the files after it that name it (its
+                # META read: walkcost52, not its index walked again for them).
+                keep_listed(r)
                 report = _checked_against(r, pins)
                 plain_with_key = args.key is not None and not r.sealed
                 if plain_with_key and report.status == "complete":
@@ -437,7 +441,8 @@ def _claims_on(verdicts: list[Verdict], going: set[str]) -> dict[Path, tuple[str
     unsigned (so not proven). One whose log does not read without a key
     (sealed: prune cannot tell) says nothing."""
     from screencodec.recording import RecordingReader
-    from screencodec.recording.parts import claim, listed, refuted
+    from screencodec.recording.parts import claim, refuted
+    from screencodec.recording.reader import keep_listed, kept_listed
 
     out = {}
     for verdict in verdicts:
@@ -448,11 +453,17 @@ def _claims_on(verdicts: list[Verdict], going: set[str]) -> dict[Path, tuple[str
                 said = claim(reader)
                 if said is None or said.file not in going:
                     continue
-                try:
-                    with RecordingReader(verdict.path.parent / said.file) as earlier:
-                        why = refuted(said, listed(earlier))
-                except (ScreencodecError, OSError, ValueError):
-                    why = "that file does not read"
+                # What that file is, read once while unchanged however many
+                # name it (walkcost52: each opened it again, its index whole).
+                there = verdict.path.parent / said.file
+                found = kept_listed(there, None)
+                if found is None:
+                    try:
+                        with RecordingReader(there) as earlier:
+                            found = keep_listed(earlier)
+                    except (ScreencodecError, OSError, ValueError):
+                        found = None
+                why = "that file does not read" if found is None else refuted(said, found)
         except (ScreencodecError, OSError):
             continue
         out[verdict.path] = (said.file, why, said.signer is None)

@@ -162,20 +162,19 @@ def listed(reader: RecordingRead) -> Listed:
     return Listed(reader.path, session_id, reader.signer_id, reader.size)
 
 
-def link_refuted(reader: RecordingRead, earlier: RecordingRead | None) -> str:
+def link_refuted(reader: RecordingRead, earlier: Listed | None) -> str:
     """``verify``'s words when the resumed link's recording ``reader`` is NOT
-    a later part of the file it names, here and open as ``earlier`` (None:
-    it is here, but does not open): its claim does not check out as
-    :func:`refuted` checks it for ``list`` (the same signer, that signer's
-    signature over the claim, its session id, its size); "" when it does,
-    or it names none. The SHA-256 it names is :func:`earlier_verdict`'s."""
+    a later part of the file it names, here and as :func:`listed` read it
+    open, ``earlier`` (None: it is here, but does not open; what a file is
+    is kept while it is unchanged, attack52: ``reader.kept_listed``): its
+    claim does not check out as :func:`refuted` checks it for ``list`` (the
+    same signer, that signer's signature over the claim, its session id, its
+    size); "" when it does, or it names none. The SHA-256 it names is
+    :func:`earlier_verdict`'s."""
     said = claim(reader)
     if said is None:
         return ""
-    if earlier is None:
-        found = Listed(reader.path.parent / said.file, None, None, 0)
-    else:
-        found = listed(earlier)
+    found = Listed(reader.path.parent / said.file, None, None, 0) if earlier is None else earlier
     why = mismatch(said, found)[1]
     return (f"resumes the session of {said.file}, but the file of that name here is NOT the"
             f" one it names ({why})") if why else ""  # fmt: skip

@@ -54,14 +54,14 @@ from screencodec.recording.format import (
     NewerFormatError,
     parse_json,
 )
-from screencodec.recording.parts import link_refuted
+from screencodec.recording.parts import Listed, link_refuted, listed
 from screencodec.recording.sign import Signature, host_key_id, signer_public_key, utc_text
 from screencodec.recording.verdicts import PictureReport
 from screencodec.transport.channel.display import counted
 
 __all__ = ["SEALED_CHAIN", "UNSIGNED_CHAIN", "RecordingReader", "VerifyReport",
            "digests_kept", "earlier_check", "earlier_named", "earlier_verdict", "file_digest",
-           "header_start", "seek_us"]  # fmt: skip
+           "header_start", "keep_listed", "kept_listed", "seek_us"]  # fmt: skip
 
 
 @dataclass
@@ -312,27 +312,49 @@ def file_digest(path: Path) -> dict[str, Any]:
     return {"sha256": h.hexdigest(), "bytes": size}
 
 
-#: SHA-256 of the files resumed links name, by what their descriptor's stat
+#: What the files resumed links name are, by what their descriptor's stat
 #: says (device, inode, size, mtime, ctime: a write or a rename over it
 #: changes one; ctime no user sets), kept within :func:`digests_kept` only
-#: (one ``recordings`` command's run). attack52: every file naming one
-#: earlier file hashed it whole again, so 50 crafted files of 724 bytes
-#: naming a 200 MB recording made verify, play and export of their folder
-#: hash it 50 times (8.2 s of CPU against 0.5 s).
-_DIGESTS: contextvars.ContextVar[dict[tuple[int, ...], str] | None] = contextvars.ContextVar(
-    "digests", default=None)  # fmt: skip
+#: (one ``recordings`` command's run): each one's SHA-256 (``("sha256",
+#: *stat)``), and what its claim is checked against when opened with a key
+#: (``("listed", *stat, key)``: :func:`kept_listed`). attack52: every file
+#: naming one earlier file hashed it whole again, so 50 crafted files of 724
+#: bytes naming a 200 MB recording made verify, play and export of their
+#: folder hash it 50 times (8.2 s of CPU against 0.5 s); and opened it again,
+#: its index walked whole (20 naming a file of 300k chunks: verify of the
+#: folder 3.9 -> 30 s of CPU, play 9.3 -> 29 s).
+_DIGESTS: contextvars.ContextVar[dict[tuple[object, ...], object] | None] = (
+    contextvars.ContextVar("digests", default=None))  # fmt: skip
 _DIGESTS_KEPT = 256
 
 
 @contextlib.contextmanager
 def digests_kept() -> Iterator[None]:
-    """Within it, a file resumed links name is hashed once while it is
-    unchanged (:func:`earlier_verdict`), however many name it."""
+    """Within it, a file resumed links name is hashed once, and opened once
+    for its claim's check (with each key), while it is unchanged
+    (:func:`earlier_verdict`, :func:`kept_listed`), however many name it."""
     token = _DIGESTS.set({})
     try:
         yield
     finally:
         _DIGESTS.reset(token)
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _keep(key: tuple[object, ...], value: object) -> None:
+    kept = _DIGESTS.get()
+    if kept is not None:
+        if len(kept) >= _DIGESTS_KEPT:
+            kept.pop(next(iter(kept)))
+        kept[key] = value
+
+
+def _key_id(private_key: X25519PrivateKey | None) -> bytes | None:
+    """Which auditor key (its public key's bytes), None: none."""
+    return None if private_key is None else private_key.public_key().public_bytes_raw()
 
 
 def _named_digest(path: Path) -> str:
@@ -343,10 +365,10 @@ def _named_digest(path: Path) -> str:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise OSError(errno.EINVAL, "not a regular file", str(path))
-        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        key = ("sha256", *_stat_key(st))
         kept = _DIGESTS.get()
         known = None if kept is None else kept.get(key)
-        if known is not None:
+        if isinstance(known, str):
             return known
         h = hashlib.sha256()
         with open(fd, "rb", closefd=False) as f:
@@ -355,11 +377,43 @@ def _named_digest(path: Path) -> str:
     finally:
         os.close(fd)
     digest = h.hexdigest()
-    if kept is not None:
-        if len(kept) >= _DIGESTS_KEPT:
-            kept.pop(next(iter(kept)))
-        kept[key] = digest
+    _keep(key, digest)
     return digest
+
+
+def keep_listed(reader: RecordingReader) -> Listed:
+    """:func:`~screencodec.recording.parts.listed` of the open ``reader``,
+    kept (within :func:`digests_kept`) by its file's stat when it was opened
+    and the key it was opened with (none for a file not sealed: no key
+    changes what it reads), for :func:`kept_listed`."""
+    found = listed(reader)
+    key_id = reader.key_id if reader.sealed else None
+    _keep(("listed", *reader.stat_key, key_id), (reader.sealed, found))
+    return found
+
+
+def kept_listed(path: Path, key_id: bytes | None, *, unread: bool = True) -> Listed | None:
+    """What :func:`keep_listed` kept of the file now at ``path`` (its stat
+    unchanged) opened with the key ``key_id`` names (:attr:`RecordingReader.key_id`);
+    None: nothing kept (then it is opened, and kept). A sealed file's kept
+    without a key is not one's with it, nor the other way round; ``unread``
+    False: not one sealed and read without a key either (whoever opens it
+    may refuse that: play and export without ``--key``)."""
+    kept = _DIGESTS.get()
+    if not kept:
+        return None
+    try:
+        at = _stat_key(os.stat(path))
+    except OSError:
+        return None
+    for k in (None, key_id):  # not sealed: the same whatever the key
+        known = kept.get(("listed", *at, k))
+        if not (isinstance(known, tuple) and isinstance(known[1], Listed)):
+            continue
+        sealed, found = known[0], known[1]
+        if not sealed or (k == key_id and (k is not None or unread)):
+            return dataclasses.replace(found, path=path)
+    return None
 
 
 #: What an intact link of an unsigned recording's chain is worth: its
@@ -450,6 +504,8 @@ class RecordingReader:
         self._pins: bytearray | None = None  # pinned: 16 bytes a chunk, then a flag each
         self._auditor: X25519PrivateKey | None = None  # sealed, opened with it
         with open(self.path, "rb") as f:
+            #: The file's stat as opened (:func:`keep_listed` keeps what it is by it).
+            self.stat_key = _stat_key(os.fstat(f.fileno()))
             whole = _Whole(f.read()) if in_memory else None
             self.size = f.seek(0, 2) if whole is None else len(whole)
             if self.size < len(MAGIC) + CHUNK_HEADER.size:
@@ -502,9 +558,14 @@ class RecordingReader:
         self.pointer_hashes = pointer is not None
         self._trailer = TAG_SIZE if self.sealed else CRC.size
         self._sealer: ChunkSealer | None = None
+        #: The auditor's key given (its public key's bytes), None: none, or
+        #: given as a file and not read (this file is not sealed).
+        self.key_id = (_key_id(private_key) if isinstance(private_key, X25519PrivateKey)
+                       else None)  # fmt: skip
         if self.sealed and private_key is not None:
             if isinstance(private_key, str | Path):
                 private_key = load_private_key(Path(private_key))
+                self.key_id = _key_id(private_key)
             #: The auditor's key this one opened with (verify opens the file a
             #: resumed link names with it, to check what it names).
             self._auditor = private_key
@@ -864,16 +925,20 @@ class RecordingReader:
         if there is None or not there.is_file():
             return words, broken
         # The claim checked as list, play and export check it (rec52b: an
-        # unsigned file after a signed one, every field copied, was intact).
-        try:
-            earlier: RecordingReader | None = RecordingReader(there, private_key=self._auditor)
-        except (ScreencodecError, OSError, ValueError):
-            earlier = None  # it is here, and does not open: its session does not read
-        try:
-            refuted = link_refuted(self, earlier)
-        finally:
+        # unsigned file after a signed one, every field copied, was intact);
+        # what the file it names is kept while unchanged (attack52: each file
+        # naming it opened it again, its index walked whole).
+        key_id = _key_id(self._auditor)
+        found = kept_listed(there, key_id)
+        if found is None:
+            try:
+                earlier = RecordingReader(there, private_key=self._auditor)
+            except (ScreencodecError, OSError, ValueError):
+                earlier = None  # it is here, and does not open: its session does not read
             if earlier is not None:
-                earlier.close()
+                with earlier:
+                    found = keep_listed(earlier)
+        refuted = link_refuted(self, found)
         return (refuted, True) if refuted else (words, broken)
 
     def _bad_signature(self, h: ChunkHeader, body: bytes, prefix: bytes, signed: int) -> str:
