@@ -101,6 +101,21 @@ async def _attach(relay: Relay, code: str, reader: asyncio.StreamReader) -> asyn
     return data
 
 
+async def _held_then_paired(relay: Relay, code: str, secret: bytes, tag: bytes) -> bytes:
+    """An agent's join naming ``tag``, held for its lost host (the only join
+    held), then paired as the host registers again and dials back: the
+    relay's RELAY_OK body (resume52, resume52b)."""
+    v_reader, v_writer = await _open(relay, ROLE_VIEWER, code, tag)
+    await until(lambda: relay.stats.held_for_host == 1, 10, "the agent's join held")
+    h2_reader, _ = await _host(relay, code, secret)
+    data = await _attach(relay, code, h2_reader)
+    answer, ok = await first_frame(v_reader)
+    v_writer.close()
+    data.close()
+    assert answer == FrameType.RELAY_OK, ok
+    return ok
+
+
 def test_grace51_a_join_whose_host_resets_under_it_is_paired_once_the_host_is_back() -> None:
     async def main() -> int:
         async with _relay() as (relay, code, secret):

@@ -31,7 +31,15 @@ from transport.helpers import until
 
 from .cluster import run
 from .held_claims import first_frame
-from .test_grace51_join_as_host_blips import _NO_TAG, _attach, _host, _lost, _open, _relay
+from .test_grace51_join_as_host_blips import (
+    _NO_TAG,
+    _attach,
+    _held_then_paired,
+    _host,
+    _lost,
+    _open,
+    _relay,
+)
 
 
 def test_resume52_an_agent_naming_its_registration_is_held_and_paired_once_the_host_is_back(
@@ -47,15 +55,8 @@ def test_resume52_an_agent_naming_its_registration_is_held_and_paired_once_the_h
             assert ftype == FrameType.REFUSE
             # main: "the host has not been heard from for 0 s (its connection
             # to the relay was lost)" at once; the agent retried 0.25-4 s later.
-            v_reader, v_writer = await _open(relay, ROLE_VIEWER, code, tag)
-            await until(lambda: relay.stats.held_for_host == 1, 10, "the agent's join held")
-            h2_reader, _ = await _host(relay, code, secret)
-            data = await _attach(relay, code, h2_reader)
-            answer, ok = await first_frame(v_reader)
-            assert answer == FrameType.RELAY_OK, ok
+            ok = await _held_then_paired(relay, code, secret, tag)
             assert ok[:16] == tag  # the same registration's tag: its session
-            v_writer.close()
-            data.close()
             return body[0], body[1:].strip(), relay.stats.held_for_host
 
     why, words, held = run(main(), 30)

@@ -31,7 +31,14 @@ from transport.helpers import until
 
 from .cluster import run
 from .held_claims import first_frame
-from .test_grace51_join_as_host_blips import _NO_TAG, _attach, _host, _lost, _open, _relay
+from .test_grace51_join_as_host_blips import (
+    _NO_TAG,
+    _held_then_paired,
+    _host,
+    _lost,
+    _open,
+    _relay,
+)
 from .test_resume52_agent_held import _TOLD, Session, with_session
 
 _LOST_HOLD = 1.0
@@ -51,14 +58,7 @@ def test_resume52b_an_agent_is_held_past_lost_hold_a_first_join_is_not() -> None
             ftype, body = await first_frame(f_reader)
             assert ftype == FrameType.REFUSE
             # main: told at once "the host has not been heard from for 1 s".
-            v_reader, v_writer = await _open(relay, ROLE_VIEWER, code, tag)
-            await until(lambda: relay.stats.held_for_host == 1, 10, "the agent's join held")
-            h2_reader, _ = await _host(relay, code, secret)
-            data = await _attach(relay, code, h2_reader)
-            answer, ok = await first_frame(v_reader)
-            assert answer == FrameType.RELAY_OK, ok
-            v_writer.close()
-            data.close()
+            await _held_then_paired(relay, code, secret, tag)
             return body[0], body[1:].strip(), time.monotonic() - lost, relay.stats.held_for_host
 
     why, words, after, held = run(main(), 30)
