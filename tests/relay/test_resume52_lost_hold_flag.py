@@ -17,8 +17,6 @@ from __future__ import annotations
 import asyncio
 import math
 import secrets
-import subprocess
-import sys
 import time
 
 import pytest
@@ -33,21 +31,12 @@ from screencodec.transport.relay.protocol import encode_open
 from .cluster import run
 from .held_claims import first_frame
 from .test_resume52_agent_held import _relay_process
+from .test_review40d_claim_ttl import refused_relay
 
 
 @pytest.mark.parametrize("value", ["-1", "nan", "inf", "70.5", "1e9"])
 def test_resume52_a_lost_hold_that_is_no_usable_number_of_seconds_is_refused(value: str) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "screencodec", "relay", "--listen", "0", "--bind", "127.0.0.1",
-         f"--lost-hold={value}"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-    try:
-        out, err = proc.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-    assert b"relay listening" not in out, (value, out)
-    assert proc.returncode == 2
+    err = refused_relay(f"--lost-hold={value}")
     assert (f"error: argument --lost-hold: {float(value):g} is not a number of seconds from 0"
             " to 70").encode() in err, err  # fmt: skip
     assert b"Traceback" not in err

@@ -23,19 +23,29 @@ import sys
 
 import pytest
 
+__all__ = ["refused_relay"]
 
-@pytest.mark.parametrize("value", ["0", "-1", "0.2", "nan", "inf"])
-def test_a_claim_ttl_that_is_no_usable_number_of_seconds_is_refused(value: str) -> None:
+
+def refused_relay(option: str) -> bytes:
+    """``screencodec relay`` with ``option`` (e.g. ``--claim-ttl=0``), which
+    it must refuse as a value typed wrong: it never listens, exits 2, no
+    traceback. Its stderr, for the message's words."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "screencodec", "relay", "--listen", "0", "--bind", "127.0.0.1",
-         f"--claim-ttl={value}"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+         option],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     try:
         out, err = proc.communicate(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-    assert b"relay listening" not in out, (value, out)
-    assert proc.returncode == 2
+    assert b"relay listening" not in out, (option, out)
+    assert proc.returncode == 2, (option, err)
+    assert b"Traceback" not in err, err
+    return err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "0.2", "nan", "inf"])
+def test_a_claim_ttl_that_is_no_usable_number_of_seconds_is_refused(value: str) -> None:
+    err = refused_relay(f"--claim-ttl={value}")
     assert b"error: argument --claim-ttl: " in err
-    assert b"Traceback" not in err
