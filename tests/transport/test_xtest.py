@@ -310,8 +310,12 @@ def test_real_screen_capture_streams_bit_exact(xdisplay: str, tmp_path: Path) ->
     for rect, rgb in rects.items():
         painter.fill(rect, rgb)
     # Real content that changes, then stops: an xterm printing lines.
-    marker = tmp_path / "printed"
-    script = (f"for i in $(seq 1 20); do echo line $i of the build log; sleep 0.02; done;"
+    # It prints once the viewer holds its first picture: printed before the
+    # session began (a slow start under load, fresh143) the xterm left no
+    # update after the keyframe to be hinted.
+    go, marker = tmp_path / "go", tmp_path / "printed"
+    script = (f"while [ ! -e {go} ]; do sleep 0.02; done;"
+              f" for i in $(seq 1 20); do echo line $i of the build log; sleep 0.02; done;"
               f" touch {marker}; sleep 60")  # fmt: skip
     term = subprocess.Popen(
         ["xterm", "-geometry", "80x24+10+10", "-e", "sh", "-c", script],
@@ -323,9 +327,11 @@ def test_real_screen_capture_streams_bit_exact(xdisplay: str, tmp_path: Path) ->
     async def main() -> None:
         host = Host(lambda i: ScreenSource(i, display=xdisplay), consent=allow())
         async with connected(host) as (viewer, _, _):
-            await until(lambda: viewer.decoded >= 3, 10)  # the xterm drew and printed
+            await until(lambda: viewer.decoded >= 1, 10)
+            go.touch()
             assert [m.index for m in viewer.monitors][:2] == [0, 1]
             await until(marker.exists, 10, "the xterm printed its last line")
+            await until(lambda: viewer.decoded >= 3, 10, "the printing reached the viewer")
             # Once the xterm is still, the viewer holds what X itself returns.
             await until(lambda: _bgr(viewer.framebuffer) == _bgr(painter.xgetimage()), 10)
             fb = viewer.framebuffer
