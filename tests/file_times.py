@@ -1,14 +1,18 @@
 """``--file-times FILE``: each test file's wall time and CPU time, appended to
 FILE by each process that ran it (xdist's workers too), one line a file:
-``path<TAB>wall<TAB>cpu``. CPU is this process's (its threads) and its
-children's that it waited for (the hosts, viewers and relays a test starts
-and reaps), from setup to teardown of each test. A file whose CPU is a
+``path<TAB>wall<TAB>cpu<TAB>start<TAB>end<TAB>worker`` (start and end: the
+epoch seconds its first test began and its last ended, for a timeline of
+the run: which files ran side by side when the cores idled). CPU is this
+process's (its threads) and its children's that it waited for (the hosts,
+viewers and relays a test starts and reaps), from setup to teardown of
+each test. A file whose CPU is a
 small part of its wall waits (the product's limits, sleeps, a peer); one
 near its share of a core computes. ``python tests/file_times.py FILE``
 sums them (time44: which files wait and which compute, for the suite)."""
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
@@ -20,7 +24,7 @@ import pytest
 
 __all__ = ["main"]
 
-_TIMES: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+_TIMES: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,18 +44,24 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
     if item.config.getoption("--file-times") is None:
         yield
         return
-    wall, cpu = time.monotonic(), _cpu()
+    wall, cpu, began = time.monotonic(), _cpu(), time.time()
     yield
     times = _TIMES[item.nodeid.split("::")[0]]
     times[0] += time.monotonic() - wall
     times[1] += _cpu() - cpu
+    times[2] = times[2] or began
+    times[3] = time.time()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     out = session.config.getoption("--file-times")
     if out is None or not _TIMES:
         return
-    lines = "".join(f"{path}\t{w:.2f}\t{c:.2f}\n" for path, (w, c) in sorted(_TIMES.items()))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    lines = "".join(
+        f"{path}\t{w:.2f}\t{c:.2f}\t{start:.2f}\t{end:.2f}\t{worker}\n"
+        for path, (w, c, start, end) in sorted(_TIMES.items())
+    )
     with open(out, "a") as f:  # one write a process: O_APPEND keeps them whole
         f.write(lines)
 
@@ -61,7 +71,7 @@ def main(argv: list[str]) -> int:
     their wall (waiting), the others (computing), slowest first."""
     totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for line in Path(argv[0]).read_text().splitlines():
-        path, wall, cpu = line.split("\t")
+        path, wall, cpu = line.split("\t")[:3]
         totals[path][0] += float(wall)
         totals[path][1] += float(cpu)
     kinds: dict[bool, list[tuple[float, float, str]]] = {True: [], False: []}
