@@ -124,7 +124,11 @@ def test_the_send_queue_of_a_closed_connection_is_a_number(loop_kind: str) -> No
     run(main(), timeout=30, loop_kind=loop_kind)
 
 
-@pytest.mark.xfail(strict=True, reason=(
+# Not strict: fresh144 (a full run, 2 cores busy) saw it pass once. Whether
+# the viewer's window stays shut past STALL depends on how far its kernel
+# grew the receive buffer, which the load moves; the found case is the
+# quiet machine's (8 runs of 8 here).
+@pytest.mark.xfail(strict=False, reason=(
     "found: a viewer whose own reading is slow (120 KB/s, about 1 Mbit/s, "
     "from a full receive buffer) reads 'stream truncated inside a frame', "
     "the close aborted after STALL (1.0 s); its TCP advertises no window "
