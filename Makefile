@@ -44,10 +44,12 @@ debug: $(STAMP)
 # and 1.27-1.32x the CPU time they took in stop 51's 888 s run (the
 # machine's speed); 22 new files, 213 s of wall and 41 s of CPU summed.
 #
-# The slowest files go first (tests/slow_first.py, in collection order;
-# --no-loadscope-reorder keeps xdist from ordering files by their number of
-# tests, which put the few-test slow files last: the fresh clone of d8fdd03
-# spent a third of its 891 s on the last 13% of the tests).
+# The files go out longest first, no more than two that mostly wait among
+# any six (tests/slow_first.py, from each file's measured wall and CPU in
+# tests/file_costs.tsv: six waiting files side by side left the 2 cores half
+# idle, fresh144); --no-loadscope-reorder keeps xdist from ordering files by
+# their number of tests, which put the few-test slow files last: the fresh
+# clone of d8fdd03 spent a third of its 891 s on the last 13% of the tests.
 TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); n=$$((3 * n)); [ $$n -gt 6 ] && n=6; echo $$n)
 
 # The tests start hundreds of Python processes (hosts, viewers, relays).

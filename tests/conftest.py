@@ -30,7 +30,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from screencodec.capture.xvfb import private_xvfb
 from screencodec.geometry import Rect
-from slow_first import SLOW_FIRST
+from slow_first import file_order
 
 # --leak-log FILE (leak_check.py): which test left a socket to the collector;
 # --file-times FILE (file_times.py): each file's wall and CPU seconds.
@@ -146,16 +146,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The slowest files first (slow_first.py: xdist hands out files in this
+    """The files in slow_first.py's order (xdist hands them out in this
     order), each file's tests in their own order."""
-    rank = {path: n for n, path in enumerate(SLOW_FIRST)}
     root = config.rootpath
 
-    def key(item: tuple[int, pytest.Item]) -> tuple[int, int]:
+    def where(item: pytest.Item) -> str:
         try:
-            where = item[1].path.relative_to(root).as_posix()
+            return item.path.relative_to(root).as_posix()
         except ValueError:
-            where = ""
-        return rank.get(where, len(rank)), item[0]
+            return ""
 
-    items[:] = [item for _, item in sorted(enumerate(items), key=key)]
+    rank = {path: n for n, path in enumerate(file_order(map(where, items)))}
+    items[:] = [
+        item for _, item in sorted(enumerate(items), key=lambda i: (rank[where(i[1])], i[0]))
+    ]

@@ -68,12 +68,20 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def main(argv: list[str]) -> int:
     """Sum a --file-times FILE: the files whose CPU is under a quarter of
-    their wall (waiting), the others (computing), slowest first."""
+    their wall (waiting), the others (computing), slowest first. With
+    ``--costs FILE``: write each file's sums as tests/file_costs.tsv reads
+    them (the order slow_first.py hands the files out in), to stdout."""
+    costs = argv[:1] == ["--costs"]
     totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for line in Path(argv[0]).read_text().splitlines():
+    for line in Path(argv[-1]).read_text().splitlines():
         path, wall, cpu = line.split("\t")[:3]
         totals[path][0] += float(wall)
         totals[path][1] += float(cpu)
+    if costs:
+        print(f"# path\twall s\tCPU s (tests/file_times.py --costs {argv[-1]})")
+        for path, (wall, cpu) in sorted(totals.items()):
+            print(f"{path}\t{wall:.1f}\t{cpu:.1f}")
+        return 0
     kinds: dict[bool, list[tuple[float, float, str]]] = {True: [], False: []}
     for path, (wall, cpu) in totals.items():
         kinds[cpu < 0.25 * wall].append((wall, cpu, path))
