@@ -19,6 +19,11 @@ place: from just before xdotool starts to the viewer's pointer
 (``Viewer.cursor``) standing there. Part of it is xdotool's own
 start (a process, an X connection): its run alone is reported beside.
 
+**Control granted** (ends53, ``SCREENCODEC_BENCH_IDLE_CONTROL=1``): the
+CPU measure with the host injecting input (``--control xtest``, its watchers
+of the local user running) and the viewer started with ``--control``, both
+questions answered yes.
+
 With ``$SCREENCODEC_BENCH_BASELINE`` set to another tree's ``src`` (the
 code before, say), each run alternates the two trees (their own Python
 processes, ``PYTHONPATH``), so both meet the same load; the ratio is the
@@ -35,6 +40,7 @@ import os
 import pty
 import random
 import re
+import select
 import statistics
 import subprocess
 import sys
@@ -54,6 +60,8 @@ STILL = 5.0  #: seconds without a change before each key
 KEYS = 4  #: keys (lag samples) per lag run
 RUNS = int(os.environ.get("SCREENCODEC_BENCH_IDLE_RUNS", "3"))
 POINTER_STILL = 1.0  #: seconds of a still pointer before each move (and up to 50 ms)
+#: ends53: the host with control granted (``SCREENCODEC_BENCH_IDLE_CONTROL=1``).
+CONTROL = os.environ.get("SCREENCODEC_BENCH_IDLE_CONTROL", "") == "1"
 MOVES = int(os.environ.get("SCREENCODEC_BENCH_IDLE_MOVES", "10"))  #: pointer moves per lag run
 
 
@@ -65,19 +73,22 @@ def _cpu(pid: int) -> float:
 def _read_until(fd: int, buf: bytearray, done: Any, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not done(bytes(buf)):
-        if time.monotonic() > deadline:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
             raise TimeoutError(f"the host said: {bytes(buf)[-400:]!r}")
         buf += os.read(fd, 4096)
 
 
-def idle_cpu(src: str, display: str, seconds: float = SECONDS) -> float:
-    """The host's share of a core while the screen stands still."""
+def idle_cpu(src: str, display: str, seconds: float = SECONDS, control: bool = CONTROL) -> float:
+    """The host's share of a core while the screen stands still; with
+    ``control`` (ends53), the host injects input (``--control xtest``, its
+    local-user watchers running) and the viewer asked for control and got it."""
     env = {**os.environ, "DISPLAY": display, "PYTHONUNBUFFERED": "1", "PYTHONPATH": src}
     py = sys.executable
     ours, theirs = pty.openpty()
     host = subprocess.Popen(
         [py, "-m", "screencodec", "host", "--listen", "0", "--bind", "127.0.0.1",
-         "--source", "screen", "--control", "none", "--once"],
+         "--source", "screen", *(() if control else ("--control", "none")), "--once"],
         stdin=theirs, stdout=theirs, stderr=theirs, env=env)  # fmt: skip
     os.close(theirs)
     procs = [host]
@@ -91,12 +102,17 @@ def idle_cpu(src: str, display: str, seconds: float = SECONDS) -> float:
         assert port and code and password, text
         viewer = subprocess.Popen(
             [py, "-m", "screencodec", "view", f"127.0.0.1:{port.group(1)}", "--code",
-             code.group(1).strip(), "--password", password.group(1)],
+             code.group(1).strip(), "--password", password.group(1),
+             *(("--control",) if control else ())],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env=env)  # fmt: skip
         procs.append(viewer)
         _read_until(ours, buf, lambda b: b"[y/N]" in b)
         os.write(ours, b"y\n")
+        if control:  # the second question: control
+            del buf[:]
+            _read_until(ours, buf, lambda b: b"[y/N]" in b)
+            os.write(ours, b"y\n")
         time.sleep(4)
         before, started = _cpu(host.pid), time.monotonic()
         time.sleep(seconds)

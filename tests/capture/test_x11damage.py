@@ -316,3 +316,49 @@ def test_every_change_typed_into_an_xterm_is_hinted(xterm: str) -> None:
     assert max(area) < SIZE[0] * SIZE[1] // 10
     # The screen stood still at the end: no hint.
     assert area[-1] == 0
+
+
+def test_connections_whose_server_died_are_closed_not_left_to_the_collector() -> None:
+    """ends53: Xvfb gone under a live damage tracker and cursor, which are
+    then closed (as ScreenSource does once a take failed), and opened again
+    on the dead display (a capture that goes on, the injector's connection).
+    Found: each failed open left python-xlib's two sockets open (its connect
+    closes neither the Unix socket refused nor the TCP one it falls back
+    to), held by the error until it was collected, then a ResourceWarning
+    each: a host that outlives many display restarts collecting
+    descriptors; and close() raised python-xlib's ConnectionClosedError
+    (ScreenSource hid it). Now: no warning, the descriptors back where they
+    were while the errors are still held, and closing again does nothing."""
+    import gc
+    import warnings
+
+    from screencodec.capture.x11cursor import XFixesCursor
+    from screencodec.transport.input.xdisplay import _open_display
+
+    def fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        before = fds()
+        with private_xvfb(*SIZE) as display:
+            tracker = XDamageTracker(display)
+            cursor = XFixesCursor(display)
+            tracker.take()
+            cursor.query()
+        with pytest.raises(ConnectionError):  # the connection's end, read
+            tracker.take()
+        tracker.close()
+        tracker.close()
+        cursor.close()
+        cursor.close()
+        failed = []
+        for opening in (XDamageTracker, XFixesCursor, _open_display):
+            with pytest.raises(CaptureError, match="cannot open X display") as info:
+                opening(display)
+            failed.append(info)  # held, as a caller that keeps the error does
+        assert fds() == before
+        del tracker, cursor, failed, info
+        gc.collect()
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
+    assert fds() == before

@@ -122,7 +122,10 @@ def test_a_watcher_ends_with_the_connections_error_when_the_server_dies(kind: st
     the socket is released."""
     with _watched(kind) as (watcher, sock, kill):
         exc = _run_then(watcher, kill)
-        assert isinstance(exc, ConnectionClosedError), exc
+        # The pointer's read is on the loop, its own bytes on the socket
+        # (ends53): the socket's error, an OSError; the presses' Xlib's.
+        # The host takes either for the display gone (_start_watchers).
+        assert isinstance(exc, OSError if kind == "pointer" else ConnectionClosedError), exc
         frames = [f.name for f in traceback.extract_tb(exc.__traceback__)]
         assert "close" not in frames, "".join(traceback.format_exception(exc))
         assert sock.fileno() == -1

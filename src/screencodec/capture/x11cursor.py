@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import CaptureError
-from .x11wire import REPLY_TIMEOUT, XWire, open_display, readable, seq_after
+from .x11wire import REPLY_TIMEOUT, XWire, close_display, open_display, readable, seq_after
 
 __all__ = ["XFixesCursor"]
 
@@ -57,10 +57,10 @@ class XFixesCursor:
             self._where = struct.pack("=BBHI", 38, 0, 2, root.id)
             self._image = struct.pack("=BBH", d.display.get_extension_major("XFIXES"), 4, 1)
         except CaptureError:
-            self._display.close()
+            close_display(self._display)
             raise
         except Exception as exc:
-            self._display.close()
+            close_display(self._display)
             msg = f"cannot read the pointer on X display {display!r}: {exc}"
             raise CaptureError(msg) from exc
         self._fetched = -1  # serial of the last GetCursorImage: none yet
@@ -129,12 +129,9 @@ class XFixesCursor:
         return x, y, self._shape, self._hot
 
     def close(self) -> None:
-        try:
-            self._display.close()
-        finally:
-            # python-xlib's close flushes first, which raises on a dead
-            # connection before it closes the socket: closed here anyway.
-            self._wire.sock.close()
+        """Close the connection: quiet, and its socket closed, also once the
+        server is gone (python-xlib's close alone raised first); again, nothing."""
+        close_display(self._display)
 
 
 def _straight_bgra(argb: npt.ArrayLike, width: int, height: int) -> npt.NDArray[np.uint8]:

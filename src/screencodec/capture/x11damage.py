@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import CaptureError
-from .x11wire import MAX_REPLY_BYTES, XWire, open_display, readable, seq_after
+from .x11wire import MAX_REPLY_BYTES, XWire, close_display, open_display, readable, seq_after
 
 __all__ = ["MAX_RECTS", "MAX_REPLY_BYTES", "XDamageTracker", "parse_region"]
 
@@ -138,10 +138,10 @@ class XDamageTracker:
             )
             self._subtracted = -1  # serial of the last DamageSubtract: none yet
         except CaptureError:
-            self._display.close()
+            close_display(self._display)
             raise
         except Exception as exc:
-            self._display.close()
+            close_display(self._display)
             msg = f"cannot track damage on X display {display!r}: {exc}"
             raise CaptureError(msg) from exc
 
@@ -176,8 +176,10 @@ class XDamageTracker:
         return readable(w.sock.fileno(), 0)
 
     def close(self) -> None:
-        """Close the connection (the server frees the damage and the region)."""
-        self._display.close()
+        """Close the connection (the server frees the damage and the region);
+        quiet, and its socket closed, also once the server is gone (ends53);
+        again, nothing."""
+        close_display(self._display)
 
 
 def _region_reply(reply: bytes) -> Rects | None:

@@ -16,7 +16,16 @@ from typing import Any
 
 from ..errors import CaptureError
 
-__all__ = ["MAX_REPLY_BYTES", "REPLY_TIMEOUT", "XWire", "open_display", "readable", "seq_after"]
+__all__ = [
+    "MAX_REPLY_BYTES",
+    "REPLY_TIMEOUT",
+    "XWire",
+    "close_display",
+    "close_sockets_left",
+    "open_display",
+    "readable",
+    "seq_after",
+]
 
 #: A reply longer than this (a region of a million rectangles) is refused.
 MAX_REPLY_BYTES = 32 + 8 * (1 << 20)
@@ -37,8 +46,49 @@ def open_display(display: str | None, purpose: str) -> Any:
     try:
         return xdisplay.Display(display)
     except Exception as exc:  # Xlib raises its own hierarchy, or OSError
+        close_sockets_left(exc)
         msg = f"cannot open X display {display!r} for {purpose}: {exc}"
         raise CaptureError(msg) from exc
+
+
+def close_sockets_left(exc: BaseException) -> None:
+    """Close the sockets python-xlib opened for a connection that failed
+    (ends53). Its connect makes a socket and connects it, and on a refusal
+    (the X server gone: its socket file still there, nobody listening)
+    tries TCP as well, closing neither: two sockets a failed open, held by
+    the error's frames until it is collected, then a ResourceWarning each
+    (a display opened on a dead server; a host that outlives many display
+    restarts holds descriptors meanwhile). Found in the frames of ``exc``
+    and of the errors it was raised from or during."""
+    seen: set[int] = set()
+    err: BaseException | None = exc
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        tb = err.__traceback__
+        while tb is not None:
+            for value in list(tb.tb_frame.f_locals.values()):
+                if isinstance(value, socket.socket):
+                    value.close()
+            tb = tb.tb_next
+        err = err.__cause__ or err.__context__
+
+
+def close_display(display: Any) -> None:
+    """Close a python-xlib connection whatever its server's state, quietly
+    (ends53). python-xlib's close flushes first, which raises on a
+    connection whose server died before it closes the socket: the socket
+    was left to the garbage collector (a ResourceWarning, and a host that
+    outlives many display restarts collecting descriptors). Closed here
+    whatever python-xlib's close met; again, nothing."""
+    conn = display.display
+    try:
+        # One that failed already (python-xlib noted why) would only raise it again.
+        if getattr(conn, "socket_error", None) is None:
+            display.close()
+    except Exception:  # the server is gone: the flush before the close failed
+        pass
+    finally:
+        conn.socket.close()
 
 
 def readable(fd: int, timeout: float) -> bool:

@@ -346,7 +346,7 @@ def _start_watchers(host: Host,
 
         injector.on_lost = injector_lost
 
-    async def watch(watcher: PollingWatcher) -> None:
+    async def watch(watcher: PollingWatcher | LocalPointerWatcher) -> None:
         from Xlib.error import ConnectionClosedError
 
         try:

@@ -317,7 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Without ``argv`` it is the program (its console script, ``python -m
     screencodec``): once the command has ended, a Ctrl-C is ignored while
     the interpreter exits (it joins the threads the command used: a
-    traceback, or status 130 for a command that ended in order). Given
+    traceback, or status 130 for a command that ended in order), and after
+    ``view`` a SIGTERM or SIGHUP is noted and let be (ends53: -15). Given
     ``argv`` (run inside another program), the signals' handlers are left
     as the command gave them back (``host``, ``view`` and ``relay`` put
     back the ones they found)."""
@@ -342,6 +343,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
         if program:
             _ignore_ctrl_c()
+            if getattr(args, "command", None) == "view":
+                _stops_noted()
     except KeyboardInterrupt:
         return interrupted(program)
     return code
@@ -400,6 +403,24 @@ def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPar
 def _ignore_ctrl_c() -> None:
     with contextlib.suppress(ValueError):  # not the main thread
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stops_noted() -> None:
+    """``view`` has ended (its end line told, its status worked out): a
+    SIGTERM or SIGHUP while the interpreter exits is noted and let be, as
+    from its end line on (cli/view_signals.py; ends53: SIGTERM's default
+    made the status -15, a crash to a shell or a service manager). Not
+    one ignored already (started under nohup: it stays so)."""
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:
+            with contextlib.suppress(ValueError):  # not the main thread
+                signal.signal(sig, _noted)
+
+
+def _noted(signum: int, frame: object) -> None:
+    """A signal noted and let be (a handler, not SIG_IGN: not inherited by
+    a process started meanwhile)."""
 
 
 def unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace,

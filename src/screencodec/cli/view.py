@@ -58,7 +58,13 @@ from screencodec.cli.main import Exit
 from screencodec.cli.progress import Receiving
 from screencodec.cli.say import SAY
 from screencodec.cli.sessions import needs_extra
-from screencodec.cli.terminal import StatusLines, TypedLine, signals_given_back, tell
+from screencodec.cli.terminal import (
+    StatusLines,
+    TypedLine,
+    ending_signals,
+    signals_given_back,
+    tell,
+)
 from screencodec.cli.view_commands import (
     _Conversation,
     _Sending,  # noqa: F401 (tests import it from here)
@@ -525,9 +531,10 @@ def run_view(args: argparse.Namespace) -> int:
     if typed is not None:
         sys.stdout = typed.stdout
     try:
-        # Ctrl-C is ignored from the end of the session (_leave_on_signals)
-        # until the terminal is put back; then it has its handler again.
-        with signals_given_back(signal.SIGINT):
+        # Ctrl-C is ignored, SIGTERM and SIGHUP noted, from the end of the
+        # session (_leave_on_signals) until the terminal is put back; then
+        # each has its handler again.
+        with signals_given_back(signal.SIGINT, *ending_signals()):
             try:
                 return asyncio.run(_web_main(args, password) if args.web
                                    else _view_main(args, password, typed))  # fmt: skip

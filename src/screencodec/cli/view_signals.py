@@ -4,8 +4,9 @@ first of them leaves it in order (:func:`_leave_on_signals`: the host gets
 the agent's Bye); a wait on anything is cut short by the leaving
 (:func:`_unless_left`); once the session is left, files the host's user
 sent are saved first, unless the signal comes again (:func:`_saved_first`);
-after it, the handlers from before are given back and Ctrl-C is ignored
-until the terminal is put back (cli/view.py ``run_view``).
+after it, Ctrl-C is ignored and SIGTERM and SIGHUP noted (ends53: the
+default, given back, made a late SIGTERM exit -15) until the terminal is
+put back; then each has the handler from before (cli/view.py ``run_view``).
 
 Apart from the session loop because the handlers' order and the moments
 they change hands are what its comments argue, and a reader checks them
@@ -59,13 +60,16 @@ def _leave_on_signals() -> Iterator[_Left]:
     ``--duration`` leaves it (the host gets a Bye, the snapshot is still
     written). A second Ctrl-C interrupts at once; SIGTERM and SIGHUP again
     change nothing (the session is being left already), unless a file is
-    being saved (:func:`_saved_first`). After, SIGTERM and SIGHUP have the
-    handler they had before (:func:`_given_back`), and Ctrl-C is ignored:
-    the command has ended (its end line told), and one pressed while the
-    program exits must not change its status (asyncio's handler, given
-    back, made it 130 after a session the host had ended in order: the
-    agent's Ctrl-C at its end line). cli/view.py's run_view gives it back the
-    handler from before the command once the terminal is put back."""
+    being saved (:func:`_saved_first`). After, Ctrl-C is ignored and
+    SIGTERM and SIGHUP are noted and let be (:func:`_noted`): the command
+    has ended (its end line told), and a signal while the program closes
+    (the page's server and browser, the event loop, the terminal) must not
+    change its status (asyncio's Ctrl-C handler, given back, made it 130
+    after a session the host had ended in order: the agent's Ctrl-C at its
+    end line; SIGTERM's default, given back, killed ``view --web`` as it
+    closed: -15, read as a crash by a shell or a service manager, ends53).
+    cli/view.py's run_view gives each the handler from before the command
+    once the terminal is put back."""
     left = _Left()
     loop = asyncio.get_running_loop()
     installed: list[int] = []
@@ -91,7 +95,7 @@ def _leave_on_signals() -> Iterator[_Left]:
         _ctrl_c_ignored(loop, mine=signal.SIGINT in installed)
         for sig in installed:
             if sig != signal.SIGINT:
-                _given_back(loop, sig, previous[sig])
+                _given_back(loop, sig, _noted)
 
 
 def _ctrl_c_ignored(loop: asyncio.AbstractEventLoop, *, mine: bool) -> None:
@@ -108,6 +112,13 @@ def _ctrl_c_ignored(loop: asyncio.AbstractEventLoop, *, mine: bool) -> None:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _noted(signum: int, frame: Any) -> None:
+    """SIGTERM's and SIGHUP's handler once the end line is told: the
+    command finishes closing and exits with the status its end line stands
+    for. A handler, not SIG_IGN: a process started from here meanwhile
+    does not inherit it."""
 
 
 def _given_back(loop: asyncio.AbstractEventLoop, sig: int, previous: Any) -> None:

@@ -32,6 +32,9 @@ def _open_display(name: str | None) -> Any:
     try:
         disp = xdisplay.Display(name)
     except (DisplayError, OSError) as exc:
+        from screencodec.capture.x11wire import close_sockets_left
+
+        close_sockets_left(exc)  # python-xlib leaves them open (ends53)
         raise CaptureError(f"cannot open X display {name!r}: {exc}") from exc
     if not disp.has_extension("XTEST"):
         disp.close()

@@ -1,7 +1,8 @@
-"""Watchers of the local user on an X connection of their own (:mod:`.xtest`'s
-:class:`~.xtest.LocalPointerWatcher`, :mod:`.xpresses`): the X round trips of
-each poll on a thread, what they read on the event loop, and a server that
-stops answering cut off instead of holding the loop.
+"""Watchers of the local user on an X connection of their own
+(:mod:`.xpresses`; :mod:`.xtest`'s pointer watcher was one until ends53, and
+now reads on the loop, :mod:`.xpointer`): the X round trips of each poll on
+a thread, what they read on the event loop, and a server that stops
+answering cut off instead of holding the loop.
 """
 
 from __future__ import annotations

@@ -64,6 +64,8 @@ class LoopPointer:
         self._waiter: asyncio.Future[CursorState | None] | None = None  # a read under way
         self._timer: asyncio.TimerHandle | None = None
         self.lost = False  # the connection failed: None for good
+        #: What the connection met when it failed (ends53: a watcher ends with it).
+        self.failure: Exception | None = None
         self.closed = False
         #: Answers taken (polls shared by viewers count once).
         self.reads = 0
@@ -82,8 +84,8 @@ class LoopPointer:
                     return self._took(self._cursor.answer())
             except BlockingIOError:
                 pass
-            except Exception:  # the server is gone, or said what does not hold together
-                self._lose()
+            except Exception as exc:  # the server is gone, or said what does not hold together
+                self._lose(exc)
                 return None
             self._wait()
         assert self._waiter is not None
@@ -97,8 +99,9 @@ class LoopPointer:
         self._counted()
         return state
 
-    def _lose(self) -> None:
+    def _lose(self, exc: Exception) -> None:
         self.lost = True
+        self.failure = exc
         self._end(None)
 
     def _wait(self) -> None:
@@ -112,8 +115,8 @@ class LoopPointer:
             state = self._cursor.answer()
         except BlockingIOError:
             return  # more to come
-        except Exception:
-            self._lose()
+        except Exception as exc:
+            self._lose(exc)
             return
         self._end(self._took(state))
 
