@@ -407,20 +407,18 @@ def _ignore_ctrl_c() -> None:
 
 def _stops_noted() -> None:
     """``view`` has ended (its end line told, its status worked out): a
-    SIGTERM or SIGHUP while the interpreter exits is noted and let be, as
-    from its end line on (cli/view_signals.py; ends53: SIGTERM's default
-    made the status -15, a crash to a shell or a service manager). Not
-    one ignored already (started under nohup: it stays so)."""
+    SIGTERM or SIGHUP while the interpreter exits is let be, as from its
+    end line on (cli/view_signals.py; ends53: SIGTERM's default made the
+    status -15, a crash to a shell or a service manager). Ignored, not
+    handled: the interpreter's finalization puts the default back in place
+    of a Python handler before the process ends (words52's Leave then a
+    SIGTERM 30 ms later was still -15), and keeps SIG_IGN; no process is
+    started from here any more to inherit it."""
     for name in ("SIGTERM", "SIGHUP"):
         sig = getattr(signal, name, None)
-        if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:
+        if sig is not None:
             with contextlib.suppress(ValueError):  # not the main thread
-                signal.signal(sig, _noted)
-
-
-def _noted(signum: int, frame: object) -> None:
-    """A signal noted and let be (a handler, not SIG_IGN: not inherited by
-    a process started meanwhile)."""
+                signal.signal(sig, signal.SIG_IGN)
 
 
 def unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace,
