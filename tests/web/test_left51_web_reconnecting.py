@@ -3,13 +3,16 @@ host (the link is down), so the agent is told that the host could not be
 told, as the terminal ``view`` tells it (walk38). Found (words51, read in
 the code): the web view's end line said "session ended: you left the
 session", as if the host knew; after words51 a SIGTERM there said "the
-viewer was stopped by SIGTERM", without the part that matters.
+viewer was stopped by SIGTERM", without the part that matters. On the
+way (walk38, web39): the lost link is told with why, in the terminal and
+in the page's banner, and the page's video support in the agent's words.
 
 A real ``host``, a proxy that goes silent under the session, the real
 ``view --web --no-open`` and its page in headless Chromium."""
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 from typing import Any
@@ -49,10 +52,23 @@ def test_leaving_the_web_view_while_it_reconnects_says_the_host_was_not_told(
         wait_page(browser, lambda s: s["applied"] > 0, what="the first picture")
         proxy.go_dark()
         seen += read_until(view, "reconnecting for up to 60 s", timeout=30)
+        # walk38 (webopen38_web_words' own test before time53a, a host
+        # stopped with SIGSTOP: the same silence, the same 10 s waited): the
+        # lost link told with why, and the page's banner in the same words
+        # (web39: found "The connection to the user's computer was lost:
+        # reconnecting...").
+        silent = re.search(r"nothing came from the host for \S+ s", seen)
+        assert silent is not None, seen
+        banner = f"The connection to the user's computer was lost ({silent[0]}): reconnecting..."
+        wait_page(browser, lambda s: s["banner"] == banner, what="the lost banner, with why")
         view.send_signal(sig)
         out, err = view.communicate(timeout=30)
         text = seen + out.decode()
         assert view.returncode == 0, (text, err.decode())
+        # The page's video support said as what it means for the agent (walk38).
+        assert "page opened; video areas " in text, text
+        assert re.search(r"^the connection was lost \(nothing came from the host for \S+ s\);"
+                         r" reconnecting for up to 60 s \(Ctrl-C to stop\)$", text, re.M), text
         last = text[text.index("session ended"):].splitlines()[0]
         stopped = LEFT_AWAY.replace("you left the session", "the viewer was stopped by SIGTERM")
         assert last == f"session ended: {LEFT_AWAY if sig == signal.SIGINT else stopped}", text
