@@ -118,15 +118,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, _Run]]:
     tmp = tmp_path_factory.mktemp("webopen38")
     started: dict[str, _Run] = {}
     try:
-        for name in ("quits", "xdg-open"):
-            started[name] = _Run(tmp, _browser_program(tmp / name, name), PAGE_NUDGE_AFTER + 6)
-        # An xdg-open that fails: exit 3 (no program for the link, as the real one says).
-        fails = tmp / "fails" / "xdg-open"
-        fails.parent.mkdir()
-        fails.write_text("#!/bin/sh\nexit 3\n")
-        fails.chmod(0o755)
-        started["fails"] = _Run(tmp, fails, 4)
-        # A browser program that fetches the page (its HTML) and exits.
+        # A browser program that fetches the page (its HTML) and exits. Started
+        # first: its fetch must come within PAGE_NUDGE_AFTER (flake48e), and
+        # the other runs' start is a burst of CPU.
         record = tmp / "fetched"
         fetch = "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=20).read()"
         fetches = tmp / "fetches" / "fetches"
@@ -136,6 +130,14 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, _Run]]:
         )
         fetches.chmod(0o755)
         started["fetches"] = _Run(tmp, fetches, PAGE_NUDGE_AFTER + 4)
+        for name in ("quits", "xdg-open"):
+            started[name] = _Run(tmp, _browser_program(tmp / name, name), PAGE_NUDGE_AFTER + 6)
+        # An xdg-open that fails: exit 3 (no program for the link, as the real one says).
+        fails = tmp / "fails" / "xdg-open"
+        fails.parent.mkdir()
+        fails.write_text("#!/bin/sh\nexit 3\n")
+        fails.chmod(0o755)
+        started["fails"] = _Run(tmp, fails, 4)
         yield started
     finally:
         for run in started.values():
