@@ -11,8 +11,10 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from tests.recording.synth import synth
 
 from screencodec.web.run import NO_BROWSER
@@ -25,16 +27,27 @@ def _env() -> dict[str, str]:
     return {**env, "BROWSER": "false", "PYTHONUNBUFFERED": "1"}
 
 
-def test_view_web_says_no_browser_was_opened() -> None:
-    # No page opens, so the host (port 9) is never contacted; --duration ends it.
-    out = subprocess.run(
-        [*CLI, "view", "127.0.0.1:9", "--code", "123 456 789", "--password", "abcd2345",
-         "--web", "--duration", "3"],
-        capture_output=True, text=True, env=_env(), timeout=60, check=False,
-    )  # fmt: skip
-    assert "(opening it in your browser)" in out.stdout
-    assert NO_BROWSER in out.stdout + out.stderr
-    assert out.returncode == 1  # no page opened and connected
+@pytest.fixture(scope="module", autouse=True)
+def view_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    """The ``view --web`` run, started at the module's start: its --duration
+    (3 s, only waiting) passes while the ``recordings play`` test, first, runs
+    (time53a: one after the other before)."""
+    out = tmp_path_factory.mktemp("newuser2") / "out"
+    with out.open("w") as written, out.with_suffix(".err").open("w") as errors:
+        # No page opens, so the host (port 9) is never contacted; --duration ends it.
+        proc = subprocess.Popen(
+            [*CLI, "view", "127.0.0.1:9", "--code", "123 456 789", "--password", "abcd2345",
+             "--web", "--duration", "3"],
+            stdout=written, stderr=errors, text=True, env=_env(),
+        )  # fmt: skip
+    try:
+        yield proc, out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def test_play_web_says_no_browser_was_opened(tmp_path: Path) -> None:
@@ -57,3 +70,14 @@ def test_play_web_says_no_browser_was_opened(tmp_path: Path) -> None:
         stop.cancel()
         proc.kill()
         proc.communicate()
+
+
+def test_view_web_says_no_browser_was_opened(
+    view_run: tuple[subprocess.Popen[str], Path],
+) -> None:
+    proc, out = view_run
+    returncode = proc.wait(timeout=60)
+    said, err = out.read_text(), out.with_suffix(".err").read_text()
+    assert "(opening it in your browser)" in said
+    assert NO_BROWSER in said + err
+    assert returncode == 1  # no page opened and connected

@@ -19,6 +19,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,85 +69,79 @@ def _zombies(pid: int) -> list[str]:
     return [line for line in out.splitlines() if line.split()[1].startswith("Z")]
 
 
-@pytest.mark.parametrize("name", ["quits", "xdg-open"])
-def test_view_web_says_to_open_the_link_when_no_page_came(tmp_path: Path, name: str) -> None:
-    prog = _browser_program(tmp_path / "bin", name)
-    # No page opens, so the host (port 9) is never contacted; --duration ends it.
-    proc = subprocess.Popen(
-        [*CLI, "view", "127.0.0.1:9", "--code", "123 456 789", "--password", "abcd2345",
-         "--web", "--duration", str(PAGE_NUDGE_AFTER + 6)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(prog),
-    )  # fmt: skip
+class _Run:
+    """A ``view --web`` run against port 9 (no page opens, so the host is
+    never contacted; --duration ends it), its output read in a thread that
+    looks for zombies the moment the nudge line comes, while it still runs."""
+
+    def __init__(self, tmp: Path, prog: Path, duration: float) -> None:
+        self.err_file = tmp / f"{prog.parent.name}-{prog.name}.err"
+        with self.err_file.open("w") as err:
+            self.proc = subprocess.Popen(
+                [*CLI, "view", "127.0.0.1:9", "--code", "123 456 789", "--password", "abcd2345",
+                 "--web", "--duration", str(duration)],
+                stdout=subprocess.PIPE, stderr=err, text=True, env=_env(prog),
+            )  # fmt: skip
+        self.lines: list[str] = []
+        self.zombies_at_nudge: list[str] | None = None
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+            if line.startswith("no page has opened yet") and self.zombies_at_nudge is None:
+                self.zombies_at_nudge = _zombies(self.proc.pid)
+
+    def result(self, timeout: float = 60) -> tuple[list[str], str, int]:
+        """The run's stdout lines, stderr and exit status, once it ended."""
+        try:
+            returncode = self.proc.wait(timeout=timeout)
+        finally:
+            self.kill()
+        self._reader.join(10)
+        return self.lines, self.err_file.read_text(), returncode
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, _Run]]:
+    """The module's page-less ``view --web`` runs, started side by side at
+    its start: each mostly waits (PAGE_NUDGE_AFTER, then --duration), 11,
+    11, 4 and 9 s one after another (time53a); each test reads its own.
+    Autouse, so they also run while the first test (Chromium's page) does."""
+    tmp = tmp_path_factory.mktemp("webopen38")
+    started: dict[str, _Run] = {}
     try:
-        assert proc.stdout is not None
-        lines: list[str] = []
-        url = None
-        while True:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line.rstrip("\n"))
-            found = URL.search(line)
-            url = url or (found.group(0) if found else None)
-            if line.startswith("no page has opened yet"):
-                # Said once the browser's process was reaped: none is left a zombie.
-                assert _zombies(proc.pid) == [], lines
-                break
-        assert url is not None, lines
-        assert not_opened_line(url) in lines, lines
-        out, err = proc.communicate(timeout=30)
-        lines += out.splitlines()
+        # A browser program that fetches the page (its HTML) and exits. Started
+        # first: its fetch must come within PAGE_NUDGE_AFTER (flake48e), and
+        # the other runs' start is a burst of CPU.
+        record = tmp / "fetched"
+        fetch = "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=20).read()"
+        fetches = tmp / "fetches" / "fetches"
+        fetches.parent.mkdir()
+        fetches.write_text(
+            f"#!/bin/sh\n{sys.executable} -c '{fetch}' \"$1\" && printf ok > {record}\n"
+        )
+        fetches.chmod(0o755)
+        started["fetches"] = _Run(tmp, fetches, PAGE_NUDGE_AFTER + 4)
+        for name in ("quits", "xdg-open"):
+            started[name] = _Run(tmp, _browser_program(tmp / name, name), PAGE_NUDGE_AFTER + 6)
+        # An xdg-open that fails: exit 3 (no program for the link, as the real one says).
+        fails = tmp / "fails" / "xdg-open"
+        fails.parent.mkdir()
+        fails.write_text("#!/bin/sh\nexit 3\n")
+        fails.chmod(0o755)
+        started["fails"] = _Run(tmp, fails, 4)
+        yield started
     finally:
-        proc.kill()
-        proc.communicate()
-    assert not_opened_line(url) == f"no page has opened yet: open {url} in your browser"
-    assert lines.count(not_opened_line(url)) == 1, lines  # once
-    assert proc.returncode == 1, err  # no page opened and connected before --duration
-
-
-def test_view_web_says_no_browser_when_xdg_open_fails(tmp_path: Path) -> None:
-    """An ``xdg-open`` that fails (exit 3: no program for the link, as the
-    real one says) is no browser; one that exits 0 at once, as it does when
-    it handed the link to the desktop's browser, is one (the parametrized
-    test above: the nudge comes instead). ``webbrowser`` asks only whether
-    it is still running, so the answer was a race (the last CI)."""
-    where = tmp_path / "bin"
-    where.mkdir()
-    prog = where / "xdg-open"
-    prog.write_text("#!/bin/sh\nexit 3\n")
-    prog.chmod(0o755)
-    out = subprocess.run(
-        [*CLI, "view", "127.0.0.1:9", "--code", "123 456 789", "--password", "abcd2345",
-         "--web", "--duration", "4"],
-        capture_output=True, text=True, env=_env(prog), timeout=60, check=False,
-    )  # fmt: skip
-    assert NO_BROWSER in out.stdout.splitlines(), out.stdout
-    assert "no page has opened yet" not in out.stdout
-    assert out.returncode == 1
-
-
-def test_view_web_page_a_browser_asked_for_gets_no_such_line(tmp_path: Path) -> None:
-    """A browser that asked for the page (the link opened, its page still
-    loading: flake48e, headless Chromium at load 23-30 connected more than
-    PAGE_NUDGE_AFTER after it was started) is not told to open the link by
-    hand. Found: "no page has opened yet: open ... in your browser" all the
-    same. The browser program fetches the page (its HTML) and exits."""
-    where = tmp_path / "bin"
-    where.mkdir()
-    record = tmp_path / "fetched"
-    fetch = "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=20).read()"
-    prog = where / "fetches"
-    prog.write_text(f"#!/bin/sh\n{sys.executable} -c '{fetch}' \"$1\" && printf ok > {record}\n")
-    prog.chmod(0o755)
-    out = subprocess.run(
-        [*CLI, "view", "127.0.0.1:9", "--code", "123 456 789", "--password", "abcd2345",
-         "--web", "--duration", str(PAGE_NUDGE_AFTER + 4)],
-        capture_output=True, text=True, env=_env(prog), timeout=60, check=False,
-    )  # fmt: skip
-    assert record.read_text() == "ok", out.stderr  # the page was asked for
-    assert URL.search(out.stdout), out.stdout
-    assert "no page has opened yet" not in out.stdout + out.stderr, out.stdout
-    assert out.returncode == 1  # no page connected before --duration
+        for run in started.values():
+            run.kill()
 
 
 def test_view_web_page_that_connects_gets_no_such_line(
@@ -188,6 +183,46 @@ def test_view_web_page_that_connects_gets_no_such_line(
         loop.call(_close(listener, host))
     assert "page opened" in out and "granted:" in out, out
     assert "no page has opened yet" not in out + err, out
+
+
+@pytest.mark.parametrize("name", ["quits", "xdg-open"])
+def test_view_web_says_to_open_the_link_when_no_page_came(runs: dict[str, _Run], name: str) -> None:
+    lines, err, returncode = runs[name].result()
+    url = next((m.group(0) for m in map(URL.search, lines) if m), None)
+    assert url is not None, lines
+    assert not_opened_line(url) in lines, lines
+    # Said once the browser's process was reaped: none is left a zombie.
+    assert runs[name].zombies_at_nudge == [], lines
+    assert not_opened_line(url) == f"no page has opened yet: open {url} in your browser"
+    assert lines.count(not_opened_line(url)) == 1, lines  # once
+    assert returncode == 1, err  # no page opened and connected before --duration
+
+
+def test_view_web_says_no_browser_when_xdg_open_fails(runs: dict[str, _Run]) -> None:
+    """An ``xdg-open`` that fails (exit 3: no program for the link, as the
+    real one says) is no browser; one that exits 0 at once, as it does when
+    it handed the link to the desktop's browser, is one (the parametrized
+    test above: the nudge comes instead). ``webbrowser`` asks only whether
+    it is still running, so the answer was a race (the last CI)."""
+    lines, err, returncode = runs["fails"].result()
+    assert NO_BROWSER in lines, (lines, err)
+    assert not any("no page has opened yet" in line for line in lines), lines
+    assert returncode == 1
+
+
+def test_view_web_page_a_browser_asked_for_gets_no_such_line(runs: dict[str, _Run]) -> None:
+    """A browser that asked for the page (the link opened, its page still
+    loading: flake48e, headless Chromium at load 23-30 connected more than
+    PAGE_NUDGE_AFTER after it was started) is not told to open the link by
+    hand. Found: "no page has opened yet: open ... in your browser" all the
+    same. The browser program fetches the page (its HTML) and exits."""
+    lines, err, returncode = runs["fetches"].result()
+    record = runs["fetches"].err_file.parent / "fetched"
+    assert record.read_text() == "ok", err  # the page was asked for
+    stdout = "\n".join(lines)
+    assert URL.search(stdout), stdout
+    assert "no page has opened yet" not in stdout + err, stdout
+    assert returncode == 1  # no page connected before --duration
 
 
 async def _close(listener: Any, host: Host) -> None:
