@@ -23,19 +23,23 @@ let go a moment, stopped again) is asked about once and answered; the view,
 let go, decodes again in the same session. The viewer's silence is SIGSTOP
 of its process.
 
-The two where nothing moves share one session (:func:`healthy`, time49c: a
-setup of two relays, a host and a view is ~3 s of CPU): each asserts on what
-was printed from its own start on.
+The three share one session (:func:`healthy`, time49c: a setup of two relays,
+a host and a view is ~3 s of CPU; time53b: the frozen relay's too, last,
+as what it moves is not given back): each asserts on what was printed from
+its own start on.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
 
 import pytest
+
+from transport.test_relay_notice import _Output
 
 from .cluster import RedisServer
 from .test_failover42_cli import Watching, watching
@@ -45,38 +49,12 @@ from .test_failover42_cli import Watching, watching
 THREE_PINGS = 30.0
 
 
-def test_relay44_a_frozen_relay_s_session_moves_before_three_pings(
-    redis_server: RedisServer,
-) -> None:
-    with watching(redis_server, "a", counted=True) as w:
-        a, b, out, seen = w.a, w.b, w.out, w.seen
-        os.kill(w.first.proc.pid, signal.SIGSTOP)
-        try:
-            frozen = time.monotonic()
-            out.wait_for(r"moved to the relay at ", timeout=THREE_PINGS)
-            seen.wait_for(r"back in the session, granted: view\n", timeout=THREE_PINGS)
-            back = time.monotonic() - frozen
-            assert back < THREE_PINGS, back
-            moved = out.wait_for(r"moved to the relay[^\n]*\n").group(0)
-            assert moved == (
-                f"moved to the relay at {b}, of the same cluster as the one at {a} (lost);"
-                f" the code {w.code} works\n"
-            )
-            # The picture moves again: the decoded count grows after the way
-            # back (flake47a: a line alone may say "resumed: waiting for the
-            # host's first update").
-            w.decodes_again(seen.text.index("back in the session"))
-            assert out.text.count("[y/N]") == 1, out.text  # not asked again
-            assert "no such session code" not in seen.text, seen.text
-        finally:
-            os.kill(w.first.proc.pid, signal.SIGCONT)
-
-
 @pytest.fixture(scope="module")
 def healthy() -> Iterator[Watching]:
     """``watching`` through relay A, the relays healthy: the session of the
-    tests after which nothing should have moved (the module's, since
-    make test runs a file's tests in one process, --dist loadfile)."""
+    tests after which nothing should have moved, then of the frozen relay's
+    (the module's, since make test runs a file's tests in one process,
+    --dist loadfile, in the file's order)."""
     server = RedisServer()
     server.start()
     try:
@@ -110,8 +88,11 @@ def test_relay44_a_relay_that_stalls_and_answers_keeps_its_session(healthy: Watc
         os.kill(w.first.proc.pid, signal.SIGCONT)
     # The picture moves again (flake47a: its decoded count grows; the
     # wait here matched the two lines printed before the stop).
-    w.decodes_again(len(w.seen.text))
-    time.sleep(6)  # past a doubt's answer, and the view's 10 s
+    resumed = time.monotonic()
+    w.decodes_again(len(w.seen.text))  # 10 s at least: three lines LOG_EVERY apart
+    # Past a doubt's answer, and the view's 10 s: 6 s after the relay runs
+    # again at least (the wait above has taken 10 s or more of it, time53b).
+    time.sleep(max(0.0, resumed + 6 - time.monotonic()))
     _nothing_moved(w, out_from)
     assert "connection was lost" not in w.seen.text[seen_from:], w.seen.text
 
@@ -132,3 +113,41 @@ def test_review44b_a_viewer_silent_on_purpose_does_not_move_its_host(healthy: Wa
     # The host noticed each silence (its own line at the doubt's 6 s).
     assert w.out.text[out_from:].count("no word from 'support'") >= 2, w.out.text
     _nothing_moved(w, out_from)
+
+
+def _after(printed: _Output, mark: int, pattern: str, timeout: float) -> re.Match[str]:
+    """``pattern`` in what was printed after offset ``mark`` (the session's
+    earlier tests printed before it)."""
+    deadline = time.monotonic() + timeout
+    while not (found := re.search(pattern, printed.text[mark:])):
+        assert time.monotonic() < deadline, f"{pattern!r} never printed: {printed.text[mark:]}"
+        time.sleep(0.1)
+    return found
+
+
+def test_relay44_a_frozen_relay_s_session_moves_before_three_pings(healthy: Watching) -> None:
+    """Last: the session moves to relay B (the module's session, time53b:
+    its own two relays, host and view before)."""
+    w = healthy
+    a, b, out, seen = w.a, w.b, w.out, w.seen
+    out_from, seen_from = len(out.text), len(seen.text)
+    os.kill(w.first.proc.pid, signal.SIGSTOP)
+    try:
+        frozen = time.monotonic()
+        _after(out, out_from, r"moved to the relay at ", THREE_PINGS)
+        back_at = _after(seen, seen_from, r"back in the session, granted: view\n", THREE_PINGS)
+        back = time.monotonic() - frozen
+        assert back < THREE_PINGS, back
+        moved = _after(out, out_from, r"moved to the relay[^\n]*\n", 30).group(0)
+        assert moved == (
+            f"moved to the relay at {b}, of the same cluster as the one at {a} (lost);"
+            f" the code {w.code} works\n"
+        )
+        # The picture moves again: the decoded count grows after the way
+        # back (flake47a: a line alone may say "resumed: waiting for the
+        # host's first update").
+        w.decodes_again(seen_from + back_at.start())
+        assert out.text.count("[y/N]") == 1, out.text  # not asked again
+        assert "no such session code" not in seen.text, seen.text
+    finally:
+        os.kill(w.first.proc.pid, signal.SIGCONT)

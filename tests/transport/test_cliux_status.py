@@ -9,6 +9,7 @@ no line per second either. Real host and view processes on loopback, on
 
 from __future__ import annotations
 
+import concurrent.futures
 import fcntl
 import os
 import pty
@@ -59,6 +60,18 @@ def _status_lines(text: str, tag: str) -> list[str]:
 
 
 def test_on_a_narrow_terminal_status_is_quiet_and_fits() -> None:
+    """Beside it, :func:`_in_a_log_status_is_not_printed_every_second` in a
+    thread, its own host and view (time53b: two tests one after the other,
+    each a session of its own waiting :data:`QUIET`)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        in_a_log = pool.submit(_in_a_log_status_is_not_printed_every_second)
+        try:
+            _narrow_terminal()
+        finally:
+            in_a_log.result(timeout=120)
+
+
+def _narrow_terminal() -> None:
     host = PtyHost()
     _narrow(host._master)
     master, slave = pty.openpty()
@@ -103,7 +116,7 @@ def test_on_a_narrow_terminal_status_is_quiet_and_fits() -> None:
         host.close()
 
 
-def test_in_a_log_status_is_not_printed_every_second() -> None:
+def _in_a_log_status_is_not_printed_every_second() -> None:
     host, code, password, port = start_host()
     assert host.stdin is not None
     view = viewer(f"127.0.0.1:{port}", "--code", code, "--password", password,

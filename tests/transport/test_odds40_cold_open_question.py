@@ -15,6 +15,7 @@ Real ``host`` on a pty (X input injection on a private Xvfb), real
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import re
 import signal
@@ -39,6 +40,18 @@ NO_QUESTION = ("(not sent, and no question is open: to write to your agent, type
 def test_a_control_question_open_when_the_link_goes_cold_is_withdrawn(
     xvfb_display: str,
 ) -> None:
+    """Beside it, :func:`_the_agent_back_after_the_late_yes_holds_view_only`
+    in a thread, its own host and view (time53b: two tests one after the
+    other, each waiting out the host's cold, ~20 s)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        back = pool.submit(_the_agent_back_after_the_late_yes_holds_view_only, xvfb_display)
+        try:
+            _withdrawn(xvfb_display)
+        finally:
+            back.result(timeout=150)
+
+
+def _withdrawn(xvfb_display: str) -> None:
     host = PtyHost("--control", "xtest", "--scenario", "idle", env={"DISPLAY": xvfb_display})
     port, code, password = _credentials(host)
 
@@ -78,7 +91,7 @@ def test_a_control_question_open_when_the_link_goes_cold_is_withdrawn(
         host.close()
 
 
-def test_the_agent_back_after_the_late_yes_holds_view_only(xvfb_display: str) -> None:
+def _the_agent_back_after_the_late_yes_holds_view_only(xvfb_display: str) -> None:
     """``kill -STOP`` past cold (a laptop asleep) while Question 2 is open:
     the customer's late ``y`` grants nothing; the view, running again,
     takes the session up unasked with what it held, VIEW, and the customer

@@ -16,6 +16,7 @@ loopback; a forwarder that stops reading both sides (nothing reset)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import signal
 import time
 from pathlib import Path
@@ -56,7 +57,20 @@ SHORT_COLD = 8.0
 SHORT_STALLED = 12.0
 
 
-def test_an_agent_gone_for_good_is_parked_after_cold_not_idle() -> None:
+def test_an_agent_gone_for_good_is_parked_after_cold_not_idle(tmp_path: Path) -> None:
+    """Beside it, :func:`_a_link_held_past_cold_resumes_unasked_with_the_right_screen`
+    in a thread, its own host and view (time53b: two tests one after the
+    other, each waiting out a cold, ~37 s)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        held = pool.submit(_a_link_held_past_cold_resumes_unasked_with_the_right_screen,
+                           tmp_path)  # fmt: skip
+        try:
+            _gone_for_good()
+        finally:
+            held.result(timeout=180)
+
+
+def _gone_for_good() -> None:
     host = PtyHost("--scenario", "idle")
     port, code, password = _credentials(host)
 
@@ -116,7 +130,7 @@ class _Board(StillScreen):
         return CursorState(5, 5, visible=False)
 
 
-def test_a_link_held_past_cold_resumes_unasked_with_the_right_screen(tmp_path: Path) -> None:
+def _a_link_held_past_cold_resumes_unasked_with_the_right_screen(tmp_path: Path) -> None:
     """The link stops forwarding for 12 s and new connections are refused
     meanwhile: the view gives the silent host up after 10 s and retries in
     vain; the host (``Timeouts(cold=8)``) parks the session after 8 s of

@@ -26,8 +26,6 @@ import contextlib
 import re
 import signal
 
-import pytest
-
 from screencodec.cli.view import _connect
 from screencodec.cli.view_connect import _rejoin_words
 from screencodec.cli.view_ending import LEFT_AWAY
@@ -67,35 +65,6 @@ class _DarkeningProxy(_ProxyThread):
 
     def go_dark(self) -> None:
         self.loop.call_soon_threadsafe(setattr, self.proxy, "dark", True)
-
-
-def test_walk38_a_silent_network_is_said_in_plain_words_to_the_end() -> None:
-    host, code, password, port = start_host()
-    proxy = _DarkeningProxy(port)
-    try:
-        view = viewer(f"127.0.0.1:{proxy.port}", "--code", code, "--password", password,
-                      "--reconnect-for", str(WITHIN))
-        try:
-            answer_when_asked(host)
-            read_until(view, "[view] 320x240 decoded")
-            proxy.go_dark()
-            seen = read_until(view, "session ended", timeout=60)
-            out, err = view.communicate(timeout=30)
-        finally:
-            stop_view(view)
-        text = seen + out.decode()
-        assert view.returncode == 5, (text, err)
-        assert f"reconnecting for up to {WITHIN} s" in text
-        # Found: "still reconnecting: handshake timed out".
-        assert "handshake" not in text, text
-        tries = re.findall(r"still reconnecting: (.*)", text)
-        assert tries and all(t == "connected, but no answer came back" for t in tries), text
-        last = text[text.index("session ended"):].splitlines()[0]
-        # Found: "...; could not reconnect:" and nothing after it.
-        assert last.endswith(f"could not reconnect: no answer within {WITHIN} s"), last
-    finally:
-        proxy.close()
-        stop(host)
 
 
 def test_walk38_the_web_pages_attempt_words_are_the_terminals() -> None:
@@ -144,36 +113,65 @@ def test_walk38_the_web_pages_attempt_words_are_the_terminals() -> None:
     assert _rejoin_words(last, args) == "no answer within 60 s"
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
-def test_walk38_leaving_while_reconnecting_says_the_host_was_not_told(
-        sig: signal.Signals) -> None:  # fmt: skip
-    """Ctrl-C while the view reconnects: no Bye can reach the host (the
+def test_walk38_a_silent_network_is_said_in_plain_words_to_the_end_or_on_leaving() -> None:
+    """To the end: the view given ``--reconnect-for`` :data:`WITHIN` says
+    each attempt and its end in plain words (the module's find).
+
+    Leaving: Ctrl-C while the view reconnects: no Bye can reach the host (the
     link is down), and its user goes on reading that the agent "may
     reconnect within 60 s" (45 s of silence first, with a network gone
     silent). The view said "session ended: you left the session", as if
     the host knew, and the README said each way of leaving sends a Bye.
     Expected: the agent is told the host could not be told, exit 0. A
     SIGTERM is no leaving of the agent's: the viewer was stopped by it
-    (words51: it said "you left the session while reconnecting")."""
-    host, code, password, port = start_host()
-    proxy = _DarkeningProxy(port)
-    try:
-        view = viewer(f"127.0.0.1:{proxy.port}", "--code", code, "--password", password)
-        try:
+    (words51: it said "you left the session while reconnecting").
+
+    The three side by side, each a host, a proxy and a view of its own
+    (time53b: they were three tests one after the other, each waiting out
+    the view's 10 s of silence)."""
+    sigs = (signal.SIGINT, signal.SIGTERM)
+    with contextlib.ExitStack() as stack:
+        views = []
+        for extra in (("--reconnect-for", str(WITHIN)), (), ()):
+            host, code, password, port = start_host()
+            stack.callback(stop, host)
+            proxy = _DarkeningProxy(port)
+            stack.callback(proxy.close)
+            view = viewer(f"127.0.0.1:{proxy.port}", "--code", code, "--password", password,
+                          *extra)  # fmt: skip
+            stack.callback(stop_view, view)
             answer_when_asked(host)
+            views.append((view, proxy))
+        for view, _proxy in views:
             read_until(view, "[view] 320x240 decoded")
+        for _view, proxy in views:
             proxy.go_dark()
-            seen = read_until(view, "reconnecting for up to 60 s (Ctrl-C to stop)\n", timeout=30)
+        ending, leaving = views[0][0], [view for view, _proxy in views[1:]]
+
+        # Leaving while reconnecting.
+        seen = [read_until(view, "reconnecting for up to 60 s (Ctrl-C to stop)\n", timeout=30)
+                for view in leaving]  # fmt: skip
+        for view, sig in zip(leaving, sigs, strict=True):
             view.send_signal(sig)
+        for view, sig, before in zip(leaving, sigs, seen, strict=True):
             out, err = view.communicate(timeout=30)
-        finally:
-            stop_view(view)
-        text = seen + out.decode()
-        assert view.returncode == 0, (text, err)
-        last = text[text.index("session ended"):].splitlines()[0]
-        left = LEFT_AWAY.replace("you left the session", "the viewer was stopped by SIGTERM")
-        assert last == f"session ended: {LEFT_AWAY if sig == signal.SIGINT else left}", last
+            text = before + out.decode()
+            assert view.returncode == 0, (sig, text, err)
+            last = text[text.index("session ended"):].splitlines()[0]
+            left = LEFT_AWAY.replace("you left the session", "the viewer was stopped by SIGTERM")
+            assert last == f"session ended: {LEFT_AWAY if sig == signal.SIGINT else left}", last
         assert "could not be told" in LEFT_AWAY
-    finally:
-        proxy.close()
-        stop(host)
+
+        # To the end.
+        said = read_until(ending, "session ended", timeout=60)
+        out, err = ending.communicate(timeout=30)
+        text = said + out.decode()
+        assert ending.returncode == 5, (text, err)
+        assert f"reconnecting for up to {WITHIN} s" in text
+        # Found: "still reconnecting: handshake timed out".
+        assert "handshake" not in text, text
+        tries = re.findall(r"still reconnecting: (.*)", text)
+        assert tries and all(t == "connected, but no answer came back" for t in tries), text
+        last = text[text.index("session ended"):].splitlines()[0]
+        # Found: "...; could not reconnect:" and nothing after it.
+        assert last.endswith(f"could not reconnect: no answer within {WITHIN} s"), last

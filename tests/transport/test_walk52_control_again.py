@@ -28,15 +28,25 @@ from pathlib import Path
 import pytest
 
 from .test_attack_prompts import PtyHost, _credentials
+from .test_cli import ENV
 from .test_view_cli_send_screens import PtyView
 from .test_walk43_view_types import _bash_ran, _view_with_control, xterm_log  # noqa: F401
 
 ASKED_AGAIN = "asked for control: waiting for the host's user's answer..."
+#: The view's wait for the control question's answer in the late-yes test
+#: (the product's 60 s, by $SCREENCODEC_TEST_CONTROL_WAIT).
+CONTROL_WAIT = 15.0
 
 
 def test_control_taken_back_is_asked_for_again_with_slash_control(
     xterm_log: tuple[str, Path], monkeypatch: pytest.MonkeyPatch  # noqa: F811
 ) -> None:
+    """Then, in the same session (time53b: it was a test of its own, with a
+    host and a view of its own), the customer takes control back again and
+    stops the host (Ctrl-C) while the agent's /control is asked: the agent
+    read "control not granted: the host did not answer" and then "session
+    ended: the host's user ended the session" (walk52, of the first version
+    of /control). Only the end is told."""
     display, log = xterm_log
     monkeypatch.setenv("DISPLAY", display)
     host = PtyHost("--control", "xtest")
@@ -65,31 +75,13 @@ def test_control_taken_back_is_asked_for_again_with_slash_control(
             view.type("/key Enter")
             _bash_ran(log, "walk52 42\n")
             assert "nope" not in log.read_text(errors="replace")
-        finally:
-            view.close()
-    finally:
-        host.close()
 
-
-def test_a_control_question_closed_by_the_session_end_is_not_told_unanswered(
-    xterm_log: tuple[str, Path], monkeypatch: pytest.MonkeyPatch  # noqa: F811
-) -> None:
-    """The customer stopped the host (Ctrl-C) while the agent's /control was
-    asked: the agent read "control not granted: the host did not answer"
-    and then "session ended: the host's user ended the session" (walk52,
-    of the first version of /control). Only the end is told."""
-    display, _log = xterm_log
-    monkeypatch.setenv("DISPLAY", display)
-    host = PtyHost("--control", "xtest")
-    try:
-        port, code, password = _credentials(host)
-        view = _view_with_control(host, port, code, password)
-        try:
+            # Taken back again; asked again; the host stopped while asked.
             host.type("/view")
-            mark = view.wait_for(r"you can only watch now").end()
+            mark = view.wait_for(r"you can only watch now", mark).end()
             view.type("/control")
             view.wait_for(ASKED_AGAIN, mark)
-            host.wait_for(r"Question 3: MORE ACCESS.*?\[y/N\] ")
+            host.wait_for(r"Question 4: MORE ACCESS.*?\[y/N\] ")
             host.proc.send_signal(signal.SIGINT)
             view.wait_for(r"session ended: [^\n]*\n", mark)
             assert view.proc.wait(timeout=30) == 0
@@ -137,10 +129,16 @@ def test_a_yes_after_the_view_stopped_waiting_is_told(
     control question's answer at 60 s ("control not granted: the host did
     not answer"); the customer said y at 75 s, their terminal said the
     agent could now use their mouse and keyboard, and the agent's terminal
-    said nothing (walk52). The late yes is told, and what it grants types."""
+    said nothing (walk52). The late yes is told, and what it grants types.
+
+    Here the view's wait is 15 s ($SCREENCODEC_TEST_CONTROL_WAIT, time53b:
+    the test waited out the 60 s) and the host's question 45 s: the same
+    sequence (the view gives up, the question still open, a yes after it),
+    what the walk's 60 s and 120 s were."""
     display, log = xterm_log
     monkeypatch.setenv("DISPLAY", display)
-    host = PtyHost("--control", "xtest", "--consent-timeout", "120")
+    monkeypatch.setitem(ENV, "SCREENCODEC_TEST_CONTROL_WAIT", f"{CONTROL_WAIT:g}")
+    host = PtyHost("--control", "xtest", "--consent-timeout", f"{3 * CONTROL_WAIT:g}")
     view = None
     try:
         port, code, password = _credentials(host)
@@ -148,7 +146,8 @@ def test_a_yes_after_the_view_stopped_waiting_is_told(
                        "--name", "Dave", "--control")  # fmt: skip
         host.say_yes(1)
         host.wait_for(r"Question 2: MORE ACCESS.*?\[y/N\] ")
-        view.wait_for(r"control not granted: the host did not answer\n", timeout=90)
+        view.wait_for(r"control not granted: the host did not answer\n",
+                      timeout=CONTROL_WAIT + 20)  # fmt: skip
         mark = len(view.text)
         host.type("y")
         host.wait_for(r"can now use your mouse and keyboard")

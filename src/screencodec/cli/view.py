@@ -81,7 +81,7 @@ from screencodec.cli.view_connect import (
     _ViewError,
     exit_status,
 )
-from screencodec.cli.view_control import END_WAIT, LOST_ASKING
+from screencodec.cli.view_control import END_WAIT, LOST_ASKING, control_wait
 from screencodec.cli.view_ending import (
     LEFT,
     LEFT_AWAY,
@@ -245,7 +245,7 @@ async def _view_main(args: argparse.Namespace, password: str,
         stack.callback(chat.stop)
         running = asyncio.ensure_future(viewer.run())  # it reads the answer below
         if args.control:
-            asked = asyncio.ensure_future(viewer.request(CONTROL))
+            asked = asyncio.ensure_future(viewer.request(CONTROL, control_wait()))
             print(CONTROL_ASKED, flush=True)
             answered, granted = await _unless_left(asked, left)
             if answered and not granted and viewer.refusal is None:

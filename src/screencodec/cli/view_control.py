@@ -13,6 +13,7 @@ is told in ``--control``'s words when it comes.
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import TYPE_CHECKING
 
 from screencodec.cli.terminal import tell
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from screencodec.transport.session.viewer import Viewer
 
 __all__ = ["ALREADY_ASKED", "ALREADY_HELD", "ASK_AGAIN", "END_WAIT", "LATE_GRANT", "LOST_ASKING",
-           "AskControl", "Unanswered"]
+           "AskControl", "Unanswered", "control_wait"]
 
 #: Said after the host's user took control back (in brackets).
 ASK_AGAIN = "/control asks for it again"
@@ -44,6 +45,15 @@ ALREADY_ASKED = "(asked already: waiting for the host's user's answer)"
 #: viewer waits 60 s; the host's question may wait longer: --consent-timeout,
 #: or behind another question).
 LATE_GRANT = "control granted: the host's user said yes after all"
+
+
+def control_wait() -> float:
+    """Seconds a request for control (``--control``'s, ``/control``'s) waits
+    for the host's user's answer before "control not granted: the host did
+    not answer": the viewer's 60 s; $SCREENCODEC_TEST_CONTROL_WAIT (tests
+    only: one that waits for the line). Read when asked, not at import, so
+    a view the tests' zygote forks takes it without a fresh start."""
+    return float(os.environ.get("SCREENCODEC_TEST_CONTROL_WAIT", "60"))
 
 
 class Unanswered:
@@ -82,7 +92,7 @@ class AskControl:
             self._task = asyncio.ensure_future(self._ask(viewer))
 
     async def _ask(self, viewer: Viewer) -> None:
-        asked = asyncio.ensure_future(viewer.request(CONTROL))
+        asked = asyncio.ensure_future(viewer.request(CONTROL, control_wait()))
         # The request's first step runs before this one resumes: it raises
         # at once while --control's own request waits for its answer.
         await asyncio.sleep(0)
