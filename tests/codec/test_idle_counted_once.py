@@ -54,3 +54,36 @@ def test_updates_on_a_busy_link_refine_a_budget_not_the_link_time_again(rate: in
     over = [round(s / q.budget, 2) for s in sizes[1:] if s > 1.5 * q.budget]
     assert not over, f"updates of {over} budgets on a busy link ({len(sizes)} updates)"
     enc.close()
+
+
+@pytest.mark.parametrize("rate", [4_000_000])
+def test_updates_sent_once_the_last_receipt_is_back_refine_only_the_idle_time(rate: int) -> None:
+    """Found (lag53): with a flow control that sends the next update only once
+    the last one's receipt is back, nothing was pending at any update, and
+    the whole gap since the last (its link time and the round trip) counted
+    as idle: every update refined ``delta_picture`` of the link (60-68 kB
+    at 4 Mbit/s, here 3.7-4.5 budgets), and a key typed meanwhile waited behind
+    one and rode in the next (typing's lag p95 205-303 ms over 4 Mbit/s,
+    40 ms). Only the round trip is idle link time: an update takes its
+    budget and that, a round of refinement's overshoot at most."""
+    rtt = 0.04
+    frame = SyntheticDesktop(W, H, scenario="video", seed=0, fps=30).frame_at(0)
+    enc = ScreenEncoder(W, H, threads=1, video=False, lossy=True, history=True)
+    enc.set_rate(rate, interval=INTERVAL)
+    q = enc.quality
+    assert q is not None and q.budget is not None
+    now = 0.0
+    sizes: list[int] = []
+    while now < 3.0:
+        size = len(enc.encode(frame.copy(), now=now))
+        sizes.append(size)
+        if not q.map:
+            break
+        # The next update once this one went through the link and its
+        # receipt came back (and an interval passed at least).
+        now += max(INTERVAL, size * 8 / rate + rtt)
+    assert len(sizes) > 3, "the first picture was not refined over several updates"
+    idle = q.budget + rate * rtt / 8
+    over = [round(s / idle, 2) for s in sizes[1:] if s > 1.5 * idle]
+    assert not over, f"updates of {over} x (budget + a round trip) ({len(sizes)} updates)"
+    enc.close()
