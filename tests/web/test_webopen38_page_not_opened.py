@@ -99,14 +99,18 @@ class _Run:
         try:
             returncode = self.proc.wait(timeout=timeout)
         finally:
-            self.kill()
-        self._reader.join(10)
+            self.close()
         return self.lines, self.err_file.read_text(), returncode
 
-    def kill(self) -> None:
+    def close(self) -> None:
+        """Killed if it still runs, its output read to the end and closed (an
+        open pipe left was the next test's ResourceWarning, an error there)."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self._reader.join(10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -141,7 +145,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, _Run]]:
         yield started
     finally:
         for run in started.values():
-            run.kill()
+            run.close()
 
 
 def test_view_web_page_that_connects_gets_no_such_line(
