@@ -9,6 +9,7 @@ other, and importing screencodec never imports Xlib.
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import struct
@@ -75,20 +76,29 @@ def close_sockets_left(exc: BaseException) -> None:
 
 def close_display(display: Any) -> None:
     """Close a python-xlib connection whatever its server's state, quietly
-    (ends53). python-xlib's close flushes first, which raises on a
-    connection whose server died before it closes the socket: the socket
-    was left to the garbage collector (a ResourceWarning, and a host that
-    outlives many display restarts collecting descriptors). Closed here
-    whatever python-xlib's close met; again, nothing."""
-    conn = display.display
+    (None: nothing to do); again, nothing. python-xlib's close flushes
+    first, which raises on a connection whose server died, before it closes
+    the socket: the socket is closed here whatever that close met (ends53:
+    left to the garbage collector, a ResourceWarning, and a host outliving
+    many display restarts collected descriptors). A connection that failed
+    already is not closed through python-xlib: its close would raise the
+    stored error again (the very object the read that met it raised) and add
+    this close's frames to that error's traceback. The injector's
+    connections (transport/input/xdisplay.py) close through this too."""
+    if display is None:
+        return
+    from Xlib.error import ConnectionClosedError, XError
+
+    conn = getattr(display, "display", None)  # python-xlib's protocol connection
     try:
-        # One that failed already (python-xlib noted why) would only raise it again.
         if getattr(conn, "socket_error", None) is None:
-            display.close()
-    except Exception:  # the server is gone: the flush before the close failed
-        pass
+            with contextlib.suppress(ConnectionClosedError, XError, OSError):
+                display.close()  # a server gone unnoticed: the flush before the close fails
     finally:
-        conn.socket.close()
+        sock = getattr(conn, "socket", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()  # idempotent
 
 
 def readable(fd: int, timeout: float) -> bool:

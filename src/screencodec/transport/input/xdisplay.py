@@ -5,10 +5,10 @@ the server is given to answer.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from typing import Any
 
+from screencodec.capture.x11wire import close_display, close_sockets_left
 from screencodec.errors import CaptureError
 
 __all__ = ["ANSWER_WITHIN"]
@@ -32,8 +32,6 @@ def _open_display(name: str | None) -> Any:
     try:
         disp = xdisplay.Display(name)
     except (DisplayError, OSError) as exc:
-        from screencodec.capture.x11wire import close_sockets_left
-
         close_sockets_left(exc)  # python-xlib leaves them open (ends53)
         raise CaptureError(f"cannot open X display {name!r}: {exc}") from exc
     if not disp.has_extension("XTEST"):
@@ -42,24 +40,6 @@ def _open_display(name: str | None) -> Any:
     return disp
 
 
-def _close_display(disp: Any) -> None:
-    """Close an X connection whatever the server's state (None: nothing to
-    do): quiet, and its socket is released even when Xlib's close fails.
-
-    A connection that already failed is not closed through Xlib: its close
-    would raise the stored error again, the very object that the read which
-    met it raised, and add this close's frames to that error's traceback."""
-    if disp is None:
-        return
-    from Xlib.error import ConnectionClosedError, XError
-
-    conn = getattr(disp, "display", None)  # Xlib's protocol connection
-    try:
-        if getattr(conn, "socket_error", None) is None:
-            with contextlib.suppress(ConnectionClosedError, XError, OSError):
-                disp.close()  # a server gone unnoticed: the flush before the close fails
-    finally:
-        sock = getattr(conn, "socket", None)
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.close()  # idempotent
+#: Close an X connection whatever the server's state, quietly (None:
+#: nothing to do): one way for every connection, the capture side's.
+_close_display = close_display
