@@ -40,7 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
     group = _CPUACCT / f"screencodec-tests-{os.getpid()}"
     try:
         group.mkdir(exist_ok=True)
-        (group / "tasks").write_text(str(os.getpid()))
+        (group / "cgroup.procs").write_text(str(os.getpid()))  # every thread
     except OSError:
         return
     _TREE_USAGE[:] = [group / "cpuacct.usage"]
