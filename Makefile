@@ -3,21 +3,29 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+TOOLS := $(VENV)/.build-tools
 STAMP := $(VENV)/.installed
 
 .PHONY: setup build debug test test-prep demo bench lint wheels clean corpus
 
-$(STAMP): pyproject.toml setup.py scripts/bootstrap.sh
-	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/bootstrap.sh
+# Two steps (scripts/bootstrap.sh): what the build needs, then the project's
+# dependencies, which `make -j2 build setup` installs while the extensions
+# compile.
+$(TOOLS): pyproject.toml setup.py scripts/bootstrap.sh
+	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/bootstrap.sh --tools
+	touch $@
+
+$(STAMP): $(TOOLS)
+	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/bootstrap.sh --project
 	touch $@
 
 setup: $(STAMP)
 
-build: $(STAMP)
+build: $(TOOLS)
 	$(PY) setup.py -q build_ext --inplace
 
 # Cython line tracing, bounds checks and annotation: for profiling and debugging.
-debug: $(STAMP)
+debug: $(TOOLS)
 	SCREENCODEC_DEBUG=1 SCREENCODEC_ANNOTATE=1 $(PY) setup.py -q build_ext --inplace --force
 
 # The tests run in three processes a core, at most 6 (pytest-xdist): about
@@ -75,7 +83,8 @@ TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); n=$$((3 * n)); [ $$n -gt
 # kept together. The tests start once both are done (test_typing reads
 # mypy's cache). The Debian packages only the tests use were installed in
 # the background meanwhile (scripts/bootstrap.sh): the suite waits for them.
-test: build
+test:
+	$(MAKE) --no-print-directory -j2 --output-sync=target build setup
 	$(MAKE) --no-print-directory -j2 --output-sync=target lint test-prep
 	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/bootstrap.sh --wait
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder tests
@@ -88,10 +97,11 @@ test-prep: wheels
 	&& wait $$transport \
 	|| { echo "collecting the tests failed: $(PY) -m pytest --collect-only tests says why" >&2; exit 1; }
 
-demo: build
+demo:
+	$(MAKE) --no-print-directory -j2 --output-sync=target build setup
 	$(VENV)/bin/screencodec demo
 
-bench: build
+bench: build setup
 	$(PY) -m pytest -q -p no:cacheprovider benchmarks --benchmark-only --benchmark-columns=min,median,max,rounds
 	$(VENV)/bin/screencodec bench --json benchmarks/results.json
 
@@ -110,7 +120,7 @@ wheels: $(STAMP)
 	@ls wheels/*.whl
 
 # The real-screen corpus (docs/corpus.md): real apps under Xvfb, recorded into corpus/.
-corpus: build
+corpus: build setup
 	$(PY) scripts/record_corpus.py --out corpus
 
 clean:

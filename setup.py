@@ -146,7 +146,9 @@ class _BuildExt(build_ext):
         return outfile, copied
 
 
-with _tree_lock():
+# An install with no extensions (bootstrap.sh's, while `make build` compiles)
+# shares none of the build's folders: it does not wait for its lock.
+with _tree_lock() if extensions else contextlib.nullcontext():
     REBUILD = bool(extensions) and _switches_changed()
     setup(
         ext_modules=cythonize(
