@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import os
 from collections.abc import AsyncIterator
 
@@ -186,6 +187,13 @@ def test_address_keys_are_the_ipv4_address_and_the_ipv6_64() -> None:
     assert address_key("::ffff:192.0.2.7") == "192.0.2.7"
     assert address_key("fe80::1%eth0") == "fe80::/64"
     assert address_key("not an address") == "not an address"
+    # IPv4 without a zone is its own key, as the parse would give it (the
+    # relay's short cut, cut54relay): written otherwise, it is no address.
+    for text in ("0.0.0.0", "255.255.255.255", "127.0.1.1", "10.0.0.1"):
+        assert address_key(text) == str(ipaddress.ip_address(text)) == text
+    for text in ("010.0.0.1", "1.2.3", "1.2.3.4.5", "256.0.0.1", " 1.2.3.4", ""):
+        assert address_key(text) == text
+    assert address_key("192.0.2.7%eth0") == "192.0.2.7"
 
 
 def test_the_memory_directory_is_not_shared_between_instances() -> None:
