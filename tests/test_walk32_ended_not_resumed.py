@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import os
 import pty
-import subprocess
 
 from transport.test_attack_prompts import CLI, PtyHost, _credentials
 from transport.test_chatack_cli import _refuse
 from transport.test_resume_cli import _ProxyThread
 from transport.test_view_cli_send_screens import PtyView
+from warm_start import warm_popen
 
 
 class _StayingHost(PtyHost):
@@ -34,7 +34,7 @@ class _StayingHost(PtyHost):
 
     def __init__(self) -> None:
         master, slave = pty.openpty()
-        self.proc = subprocess.Popen(
+        self.proc = warm_popen(
             [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
              "--size", "160x120", "--control", "none"],
             stdin=slave, stdout=slave, stderr=slave, close_fds=True,

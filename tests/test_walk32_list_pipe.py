@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from screencodec.recording import Recorder
+from warm_start import warm_popen
 
 
 def test_list_into_a_pipe_whose_reader_left_says_nothing(tmp_path: Path) -> None:
@@ -21,9 +22,9 @@ def test_list_into_a_pipe_whose_reader_left_says_nothing(tmp_path: Path) -> None
     for who in ("a", "b", "c"):
         recorder.start(who).end("bye")
     recorder.close()
-    proc = subprocess.Popen([sys.executable, "-m", "screencodec", "recordings", "list",
-                             str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)  # fmt: skip
+    proc = warm_popen([sys.executable, "-m", "screencodec", "recordings", "list",
+                       str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                      text=True)  # fmt: skip
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # as head does once it has its lines
     with proc.stderr:

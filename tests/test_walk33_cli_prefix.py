@@ -16,10 +16,12 @@ import sys
 
 import pytest
 
+from warm_start import warm_run
+
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "screencodec", *args], capture_output=True,
-                          text=True, timeout=60, check=False)  # fmt: skip
+    return warm_run([sys.executable, "-m", "screencodec", *args], capture_output=True,
+                    text=True, timeout=60, check=False)  # fmt: skip
 
 
 @pytest.mark.parametrize(("argv", "prog", "typo", "meant"), [

@@ -12,12 +12,14 @@ import sys
 
 import pytest
 
+from warm_start import warm_run
+
 _HINT = "(the audit log is written with --log OUT.jsonl)"
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "screencodec", *args], capture_output=True,
-                          text=True, timeout=60, check=False)  # fmt: skip
+    return warm_run([sys.executable, "-m", "screencodec", *args], capture_output=True,
+                    text=True, timeout=60, check=False)  # fmt: skip
 
 
 @pytest.mark.parametrize("word", ["--audit", "--audit=audit.jsonl", "--audit-log", "--events"])

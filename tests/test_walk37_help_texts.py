@@ -8,12 +8,12 @@ what it does."""
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 
 import pytest
 
 from screencodec.cli.main import _commands, build_parser
+from warm_start import warm_run
 
 
 @pytest.mark.parametrize("command", ["host", "view"])
@@ -26,8 +26,8 @@ def test_walk37_every_option_says_what_it_does(command: str) -> None:
 
 
 def test_walk37_host_help_says_how_long_a_question_waits() -> None:
-    text = subprocess.run([sys.executable, "-m", "screencodec", "host", "--help"],
-                          capture_output=True, text=True, timeout=60, check=True).stdout
+    text = warm_run([sys.executable, "-m", "screencodec", "host", "--help"],
+                    capture_output=True, text=True, timeout=60, check=True).stdout
     flat = " ".join(text.split())
     assert ("--consent-timeout S how long each question to you waits for your answer"
             " (default 30 s); no answer is a no") in flat, text

@@ -11,10 +11,10 @@ command, subcommands included, says what it does."""
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 
 from screencodec.cli.main import build_parser
+from warm_start import warm_run
 
 
 def _silent(parser: argparse.ArgumentParser, path: str) -> list[str]:
@@ -34,8 +34,8 @@ def test_walk38_every_option_of_every_command_says_what_it_does() -> None:
 
 
 def test_walk38_play_help_says_what_at_is() -> None:
-    text = subprocess.run([sys.executable, "-m", "screencodec", "recordings", "play", "--help"],
-                          capture_output=True, text=True, timeout=60, check=True).stdout
+    text = warm_run([sys.executable, "-m", "screencodec", "recordings", "play", "--help"],
+                    capture_output=True, text=True, timeout=60, check=True).stdout
     flat = " ".join(text.split())
     said = "--at SECONDS [SECONDS ...] the times to show, in seconds from the session's start"
     assert said in flat, text
@@ -46,8 +46,8 @@ def test_walk38_view_help_says_control_is_used_by_the_page() -> None:
     over their mouse and keyboard, said yes, and only then the agent read
     that the terminal sends no input; --help said only "ask for remote
     control too"."""
-    text = subprocess.run([sys.executable, "-m", "screencodec", "view", "--help"],
-                          capture_output=True, text=True, timeout=60, check=True).stdout
+    text = warm_run([sys.executable, "-m", "screencodec", "view", "--help"],
+                    capture_output=True, text=True, timeout=60, check=True).stdout
     flat = " ".join(text.split())
     # walk43: the terminal types too (/type, /key); the mouse needs --web.
     assert "in this terminal, /type TEXT and /key NAME type on their keyboard" in flat, text

@@ -19,14 +19,15 @@ import subprocess
 import pytest
 
 from transport.test_cli import CLI, ENV
+from warm_start import warm_popen
 
 CREDS = ("--code", "123 456 789", "--password", "abcd2345")
 
 
 def _run(*args: str) -> tuple[int | None, str, str]:
     """Status (None: still running after 20 s, then killed), stdout, stderr."""
-    proc = subprocess.Popen([*CLI, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=ENV)  # fmt: skip
+    proc = warm_popen([*CLI, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                      stderr=subprocess.PIPE, text=True, env=ENV)  # fmt: skip
     try:
         out, err = proc.communicate(timeout=20)
     except subprocess.TimeoutExpired:

@@ -16,7 +16,6 @@ agent's ``screencodec view`` asked (both on pseudo-terminals), then the real
 from __future__ import annotations
 
 import math
-import subprocess
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from screencodec.recording import RecordingReader
 from transport.test_attack_prompts import PtyHost, _credentials
 from transport.test_cli import CLI, ENV
 from transport.test_view_cli_send_screens import PtyView
+from warm_start import warm_run
 
 
 def test_the_first_png_is_the_first_picture_then_every_n_seconds(tmp_path: Path) -> None:
@@ -52,8 +52,8 @@ def test_the_first_png_is_the_first_picture_then_every_n_seconds(tmp_path: Path)
     assert 1.5 <= first < duration - 3.5, (first, duration)
     out = tmp_path / "png"
     export = [*CLI, "recordings", "export", str(path), "--png-every", "2", str(out)]
-    done = subprocess.run(export, capture_output=True, text=True, env=ENV, timeout=120,
-                          check=False)  # fmt: skip
+    done = warm_run(export, capture_output=True, text=True, env=ENV, timeout=120,
+                    check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     shown = math.ceil(round(first * 10, 6)) / 10
     expected = [shown, *(2.0 * k for k in range(1, int(duration // 2) + 1) if 2.0 * k > shown)]

@@ -30,6 +30,7 @@ from screencodec.capture.xvfb import private_xvfb
 from transport.test_attack_prompts import PtyHost, _credentials
 from transport.test_cli import CLI
 from transport.test_view_cli_send_screens import PtyView
+from warm_start import warm_popen
 
 #: A ``[view]`` line with the host's figures, on a terminal.
 VIEW = r"\[view\] 640x480 decoded \d+: [^\n]*\n"
@@ -45,7 +46,7 @@ class ScreenHost(PtyHost):
     def __init__(self, display: str) -> None:
         master, slave = pty.openpty()
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "DISPLAY": display}
-        self.proc = subprocess.Popen(
+        self.proc = warm_popen(
             [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "screen",
              "--control", "none", "--once"],
             stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,

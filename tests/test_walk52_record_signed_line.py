@@ -12,21 +12,21 @@ Real keys made by ``screencodec recordings keygen``, a real host on a pty."""
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 from transport.test_attack_prompts import PtyHost
+from warm_start import warm_run
 
 
 def test_a_signing_host_says_so_with_its_key_id(tmp_path: Path) -> None:
-    made = subprocess.run([sys.executable, "-m", "screencodec", "recordings", "keygen", "--host",
-                           str(tmp_path / "desk7")], capture_output=True, text=True, timeout=60,
-                          check=True)  # fmt: skip
+    made = warm_run([sys.executable, "-m", "screencodec", "recordings", "keygen", "--host",
+                     str(tmp_path / "desk7")], capture_output=True, text=True, timeout=60,
+                    check=True)  # fmt: skip
     key_id = re.search(r"key id ([0-9a-f]{16})", made.stdout)
     assert key_id is not None, made.stdout
-    subprocess.run([sys.executable, "-m", "screencodec", "recordings", "keygen",
-                    str(tmp_path / "auditor")], capture_output=True, timeout=60, check=True)
+    warm_run([sys.executable, "-m", "screencodec", "recordings", "keygen",
+              str(tmp_path / "auditor")], capture_output=True, timeout=60, check=True)
     recs = tmp_path / "recs"
     recs.mkdir()
     host = PtyHost("--record", str(recs), "--record-key", str(tmp_path / "auditor.pub"),

@@ -28,6 +28,7 @@ from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.limits import Timeouts
 from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect import connect_via_relay, host_via_relay
+from warm_start import warm_popen
 
 FAST = Timeouts(handshake=5.0, idle=None, keepalive=None, max_duration=None)
 
@@ -48,9 +49,9 @@ def _read_until(proc: subprocess.Popen[bytes], needle: str, timeout: float = 20)
 
 def test_a_second_ctrl_c_cuts_the_drain_short() -> None:
     port = free_port()
-    relay = subprocess.Popen([sys.executable, "-m", "screencodec", "relay", "--listen", str(port),
-                              "--bind", "127.0.0.1"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)  # fmt: skip
+    relay = warm_popen([sys.executable, "-m", "screencodec", "relay", "--listen", str(port),
+                        "--bind", "127.0.0.1"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)  # fmt: skip
     creds = SessionCredentials()
     try:
         _read_until(relay, "relay listening on")

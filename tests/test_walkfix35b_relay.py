@@ -15,12 +15,14 @@ import sys
 
 import pytest
 
+from warm_start import warm_run
+
 USAGE = "usage: screencodec relay [-h] --listen PORT"
 
 
 def _relay(*words: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "screencodec", "relay", *words],
-                          capture_output=True, text=True, timeout=30, check=False)  # fmt: skip
+    return warm_run([sys.executable, "-m", "screencodec", "relay", *words],
+                    capture_output=True, text=True, timeout=30, check=False)  # fmt: skip
 
 
 @pytest.mark.parametrize(("words", "error"), [

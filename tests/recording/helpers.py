@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from screencodec.decoder import ScreenDecoder
 from screencodec.frames import framebuffer_hash
+from warm_start import warm_run
 
 
 class RememberingDecoder(ScreenDecoder):
@@ -43,7 +44,8 @@ async def until(cond: Callable[[], bool], timeout: float = 20.0, what: str = "")
 
 
 def recordings_cli(*args: object) -> subprocess.CompletedProcess[str]:
-    """``screencodec recordings ARGS...`` in a process of its own, as a user runs it."""
-    return subprocess.run(
+    """``screencodec recordings ARGS...`` in a process of its own, as a user
+    runs it (forked warm: tests/warm_start.py; 0.5 s of CPU an exec)."""
+    return warm_run(
         [sys.executable, "-m", "screencodec", "recordings", *map(str, args)],
         capture_output=True, text=True, timeout=120, check=False)  # fmt: skip

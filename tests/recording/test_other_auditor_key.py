@@ -9,13 +9,14 @@ import sys
 from pathlib import Path
 
 from screencodec.recording import generate_keypair, load_public_key
+from warm_start import warm_run
 
 from .synth import synth
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "screencodec", "recordings", *args],
-                          check=False, capture_output=True, text=True, timeout=60)  # fmt: skip
+    return warm_run([sys.executable, "-m", "screencodec", "recordings", *args],
+                    check=False, capture_output=True, text=True, timeout=60)  # fmt: skip
 
 
 def test_another_auditors_key_is_unverified_not_damaged(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ from screencodec.recording.reader import SEALED_CHAIN, UNSIGNED_CHAIN
 from transport.helpers import run
 from transport.test_resume import _granted, _lose, _Setup
 from transport.test_resume_kept import _join
+from warm_start import warm_popen
 from web.conftest import browser  # noqa: F401 (the fixture: a headless Chromium)
 
 from .helpers import until
@@ -256,9 +257,9 @@ def test_a_sealed_chain_without_key_is_said_not_checked_and_with_it_is_checked(
 
 def _web(path: Path) -> tuple[subprocess.Popen[str], str, str]:
     """``recordings play PATH --web --no-open``: (it, what it said first, the link)."""
-    proc = subprocess.Popen([sys.executable, "-m", "screencodec", "recordings", "play",
-                             str(path), "--web", "--no-open"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = warm_popen([sys.executable, "-m", "screencodec", "recordings", "play",
+                       str(path), "--web", "--no-open"], stdout=subprocess.PIPE,
+                      stderr=subprocess.PIPE, text=True)  # fmt: skip
     assert proc.stdout is not None
     said = []
     for line in proc.stdout:

@@ -17,6 +17,7 @@ from screencodec.recording import (
 )
 from screencodec.recording.format import MAGIC, ChunkHeader, ChunkType
 from screencodec.recording.sign import host_key_id, load_host_public_key
+from warm_start import warm_run
 
 from .helpers import RememberingDecoder
 from .test_attack_craft import cli, no_traceback
@@ -55,7 +56,7 @@ def test_host_cli_signs_sealed_recordings(tmp_path: Path) -> None:
 def _host_with_key(tmp_path: Path, key: Path) -> str:
     """What ``screencodec host --record-sign KEY`` says when it refuses to start."""
     (tmp_path / "rec").mkdir(exist_ok=True)
-    done = subprocess.run(
+    done = warm_run(
         [sys.executable, "-m", "screencodec", "host", "--listen", "0", "--bind", "127.0.0.1",
          "--source", "synthetic", "--record", str(tmp_path / "rec"), "--record-sign",
          str(key), "--once"],

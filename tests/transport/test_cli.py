@@ -14,7 +14,7 @@ from pathlib import Path
 from PIL import Image
 
 from screencodec.cli.sessions import add_subcommands
-from warm_start import warm_popen
+from warm_start import warm_popen, warm_run
 
 CLI = [sys.executable, "-m", "screencodec"]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "error"}
@@ -75,7 +75,7 @@ def view_until_shown(host: subprocess.Popen[str], args: list[str], shown: str) -
     """``screencodec view ARGS`` let in by ``host``'s user, left once its line
     matches ``shown``: all it printed."""
     view = warm_popen([*CLI, "view", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=ENV)  # fmt: skip
+                      stderr=subprocess.PIPE, env=ENV)  # fmt: skip
     try:
         answer_when_asked(host)
         return leave_once_shown(view, shown)
@@ -153,7 +153,7 @@ def test_yes_typed_before_the_question_does_not_count() -> None:
 def test_no_answer_is_no(tmp_path: Path) -> None:
     host, code, password, port = start_host("--consent-timeout", "0.5")
     try:
-        view = subprocess.run(
+        view = warm_run(
             [*CLI, "view", f"127.0.0.1:{port}", "--code", code, "--password", password],
             capture_output=True, text=True, timeout=60, env=ENV, check=False,
         )  # fmt: skip

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from warm_start import warm_popen
+
 from .test_cli import CLI, ENV, answer_when_asked
 from .test_view_cli_ux import read_until, stop, viewer
 
@@ -43,7 +45,7 @@ def test_the_display_dying_ends_the_session_in_plain_words(
     doomed_xvfb: tuple[str, subprocess.Popen[bytes]],
 ) -> None:
     display, xvfb = doomed_xvfb
-    host = subprocess.Popen(
+    host = warm_popen(
         [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "screen",
          "--control", "none", "--once"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

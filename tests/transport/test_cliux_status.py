@@ -20,6 +20,8 @@ import subprocess
 import termios
 import time
 
+from warm_start import warm_popen
+
 from .test_attack_prompts import PtyHost, _credentials
 from .test_cli import CLI, ENV, answer_when_asked, start_host
 from .test_view_cli_ux import read_until, stop, viewer
@@ -79,7 +81,7 @@ def _narrow_terminal() -> None:
     view = None
     try:
         port, code, password = _credentials(host)
-        view = subprocess.Popen(
+        view = warm_popen(
             [*CLI, "view", f"127.0.0.1:{port}", "--code", code, "--password", password],
             stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=ENV, close_fds=True,
         )  # fmt: skip

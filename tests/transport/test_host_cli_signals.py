@@ -15,7 +15,6 @@ import pty
 import re
 import select
 import signal
-import subprocess
 import sys
 import time
 
@@ -27,6 +26,7 @@ from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect import connect_direct
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.permissions import CONTROL, VIEW, Permission
+from warm_start import warm_popen
 
 from .secure_fixtures import run
 from .test_attack_prompts import CLI, PtyHost, _credentials, _next_of
@@ -50,7 +50,7 @@ class _Terminal:
         env["DISPLAY"] = display
         # As `nohup` starts it: SIGHUP ignored, which exec keeps.
         start = [sys.executable, "-c", _NOHUP] if nohup else CLI
-        self.proc = subprocess.Popen(
+        self.proc = warm_popen(
             [*start, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
              "--size", "160x120", "--control", "xtest", "--once"],
             stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import subprocess
 
+from warm_start import warm_popen
+
 from .test_cli import CLI, ENV
 
 
@@ -18,7 +20,7 @@ def _host(*args: str, display: str | None) -> subprocess.Popen[str]:
     env = {k: v for k, v in ENV.items() if k != "DISPLAY"}
     if display is not None:
         env["DISPLAY"] = display
-    return subprocess.Popen(
+    return warm_popen(
         [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--control", "none", *args],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=env,

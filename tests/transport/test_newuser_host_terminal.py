@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from warm_start import warm_run
+
 from .test_attack_prompts import PtyHost, _credentials
 from .test_cli import CLI, ENV
 from .test_view_cli_ux import read_until, stop, viewer
@@ -62,7 +64,7 @@ def test_a_download_dir_that_is_not_there_is_refused_at_start(tmp_path: Path) ->
     was found after the user's yes to a file: the file was lost, the agent
     read 'not accepted by the host', and the host's user read nothing."""
     missing = tmp_path / "no" / "dl"
-    done = subprocess.run(
+    done = warm_run(
         [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
          "--control", "none", "--download-dir", str(missing)],
         capture_output=True, text=True, env=ENV, timeout=30, check=False, stdin=subprocess.DEVNULL,
@@ -80,7 +82,7 @@ def test_a_record_folder_that_is_not_there_is_refused_at_start(tmp_path: Path) -
     mistyped folder took the recordings where nobody would look for them
     (--download-dir was refused the same way already)."""
     missing = tmp_path / "recs" / "desk7"
-    done = subprocess.run(
+    done = warm_run(
         [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
          "--control", "none", "--record", str(missing)],
         capture_output=True, text=True, env=ENV, timeout=30, check=False, stdin=subprocess.DEVNULL,
@@ -96,7 +98,7 @@ def test_a_record_path_that_is_a_file_is_refused_at_start(tmp_path: Path) -> Non
     """--record naming a file: refused in the same words as --download-dir."""
     file = tmp_path / "notes.txt"
     file.write_text("x")
-    done = subprocess.run(
+    done = warm_run(
         [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
          "--control", "none", "--record", str(file)],
         capture_output=True, text=True, env=ENV, timeout=30, check=False, stdin=subprocess.DEVNULL,

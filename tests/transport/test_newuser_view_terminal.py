@@ -29,6 +29,7 @@ from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.connect import listen_direct
 from screencodec.transport.session import messages as m
 from screencodec.transport.session.permissions import VIEW
+from warm_start import warm_run
 
 from .test_attack_prompts import PtyHost, _can_control, _credentials
 from .test_cli import CLI, ENV, answer_when_asked, start_host
@@ -84,7 +85,7 @@ def _refused_before_connecting(*args: str) -> str:
     must be 2 with nothing connected. What it said on stderr."""
     with socket.create_server(("127.0.0.1", 0)) as srv:
         srv.settimeout(0.0)
-        result = subprocess.run(
+        result = warm_run(
             [*CLI, "view", f"127.0.0.1:{srv.getsockname()[1]}", "--code", "123 456 789",
              "--password", "7kq2m9xa", "--duration", "1", *args],
             capture_output=True, text=True, env=ENV, timeout=30, check=False,
@@ -257,7 +258,7 @@ def test_ctrl_c_at_the_password_prompt_ends_its_line() -> None:
 def test_a_host_name_that_does_not_resolve_is_said_in_words() -> None:
     """A mistyped host name: the lookup's own words, not Python's spelling
     of them ('[Errno -2] Name or service not known')."""
-    done = subprocess.run(
+    done = warm_run(
         [*CLI, "view", "nosuchhost.invalid:7000", "--code", "123 456 789",
          "--password", "7kq2m9xa"],
         capture_output=True, text=True, env=ENV, timeout=60, check=False,

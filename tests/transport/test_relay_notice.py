@@ -20,6 +20,7 @@ from screencodec.transport.channel.sealed import SecureChannel
 from screencodec.transport.connect import connect_via_relay, host_via_relay
 from screencodec.transport.connect.via_relay import RelayStatus
 from screencodec.transport.relay import Relay
+from warm_start import warm_popen
 
 from .secure_fixtures import FAST, both_loops, run
 from .test_cli import CLI, ENV, leave_once_shown, start_host, start_relay, stop
@@ -200,7 +201,7 @@ def test_host_command_says_when_the_relay_is_lost_and_back(
         assert out.text.count("connected to the relay") == 1, out.text
 
         # The same code lets the agent in (the host's user is asked as usual).
-        view = subprocess.Popen(
+        view = warm_popen(
             [*CLI, "view", "--relay", f"127.0.0.1:{port}", "--code", code,
              "--password", password],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)  # fmt: skip

@@ -14,13 +14,14 @@ import sys
 import pytest
 
 from free_port import free_port
+from warm_start import warm_run
 
 
 def _view(*extra: str) -> subprocess.CompletedProcess[str]:
     port = free_port()  # a port nobody listens on
-    return subprocess.run([sys.executable, "-m", "screencodec", "view", f"127.0.0.1:{port}",
-                           "--code", "123456789", "--password", "7kq2m9xa", *extra],
-                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    return warm_run([sys.executable, "-m", "screencodec", "view", f"127.0.0.1:{port}",
+                     "--code", "123456789", "--password", "7kq2m9xa", *extra],
+                    capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
 
 
 @pytest.mark.parametrize("value", ["abc", "nan", "-5", "0", "inf"])
@@ -40,8 +41,8 @@ def test_a_good_reconnect_for_runs_and_says_why_it_could_not_connect() -> None:
 def test_the_default_is_the_hosts_resume_window() -> None:
     from screencodec.transport.session.config import HostConfig
 
-    done = subprocess.run([sys.executable, "-m", "screencodec", "view", "--help"],
-                          capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    done = warm_run([sys.executable, "-m", "screencodec", "view", "--help"],
+                    capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
     help_text = " ".join(done.stdout.split())
     assert "--reconnect-for S" in help_text
     assert f"(default {HostConfig().resume_window:.0f}: a host keeps a lost session" in help_text

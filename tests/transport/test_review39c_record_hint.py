@@ -9,12 +9,14 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from warm_start import warm_run
+
 from .test_cli import CLI, ENV
 
 
 def test_review39c_the_mkdir_hint_makes_the_folder_it_names(tmp_path: Path) -> None:
     missing = tmp_path / "My Recordings" / "desk 7; echo no"
-    done = subprocess.run(
+    done = warm_run(
         [*CLI, "host", "--listen", "0", "--bind", "127.0.0.1", "--source", "synthetic",
          "--control", "none", "--record", str(missing)],
         capture_output=True, text=True, env=ENV, timeout=30, check=False, stdin=subprocess.DEVNULL,

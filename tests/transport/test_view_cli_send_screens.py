@@ -33,7 +33,7 @@ from Xlib.protocol import rq
 from screencodec.capture import list_monitors
 from screencodec.capture.xvfb import private_xvfb
 from screencodec.cli.main import main as cli_main
-from warm_start import warm_popen
+from warm_start import warm_popen, warm_run
 
 from .test_attack_prompts import PtyHost, _credentials
 from .test_cli import CLI, ENV
@@ -144,7 +144,7 @@ def test_max_pixels_that_is_no_positive_number_is_an_error_in_words(
 
 
 def test_max_pixels_that_is_no_number_is_an_error_in_words_from_the_program() -> None:
-    result = subprocess.run(
+    result = warm_run(
         [*CLI, "view", "127.0.0.1:9", "--code", "123 456 789", "--password", "7kq2m9xa",
          "--max-pixels=lots"],
         capture_output=True, text=True, env=ENV, timeout=60, check=False,
@@ -154,7 +154,7 @@ def test_max_pixels_that_is_no_number_is_an_error_in_words_from_the_program() ->
 
 
 def test_max_pixels_over_what_the_page_draws_is_refused_with_web() -> None:
-    result = subprocess.run(
+    result = warm_run(
         [*CLI, "view", "127.0.0.1:9", "--code", "123 456 789", "--password", "7kq2m9xa",
          "--web", "--no-open", "--max-pixels", "48_000_001"],
         capture_output=True, text=True, env=ENV, timeout=60, check=False,

@@ -17,13 +17,14 @@ import pty
 import select
 import signal
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
+
+from warm_start import warm_popen
 
 from .test_attack_prompts import PtyHost, _credentials
 from .test_cli import CLI, ENV
@@ -132,7 +133,7 @@ def test_sighup_with_the_terminal_gone_still_leaves_cleanly(
         # (a line left in the buffer for a terminal that is gone made the
         # exit status 120).
         env = {k: v for k, v in ENV.items() if k != "PYTHONUNBUFFERED"}
-        view = subprocess.Popen(
+        view = warm_popen(
             [*CLI, "view", f"127.0.0.1:{port}", "--code", code, "--password", password,
              "--snapshot", str(snap)],
             stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,

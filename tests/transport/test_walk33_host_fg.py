@@ -23,9 +23,10 @@ from __future__ import annotations
 import pty
 import re
 import signal
-import subprocess
 import termios
 import time
+
+from warm_start import warm_popen
 
 from .test_attack_prompts import PtyHost, _credentials
 from .test_cli import CLI, ENV
@@ -79,9 +80,9 @@ class _ViewJob(PtyView):
 
     def __init__(self, *args: str) -> None:
         master, slave = pty.openpty()
-        self.proc = subprocess.Popen([*CLI, "view", *args], stdin=slave, stdout=slave,
-                                     stderr=slave, env=ENV, close_fds=True,
-                                     process_group=0)  # fmt: skip
+        self.proc = warm_popen([*CLI, "view", *args], stdin=slave, stdout=slave,
+                               stderr=slave, env=ENV, close_fds=True,
+                               process_group=0)  # fmt: skip
         self._collect(master, slave)
 
 

@@ -28,6 +28,7 @@ from screencodec.transport import VIEW, Host, SessionCredentials, Viewer
 from screencodec.transport.connect import connect_direct, listen_direct
 from screencodec.transport.session.consent import ConsentRequest
 from screencodec.transport.session.permissions import Grant
+from warm_start import warm_popen
 from web.conftest import browser, wait_page  # noqa: F401  (browser is a fixture)
 
 from .secure_fixtures import run
@@ -38,10 +39,10 @@ _ONE_SENTENCE = "the host's user ended the session without answering"
 
 
 def _view(port: int, code: str, password: str, *more: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "screencodec", "view", f"127.0.0.1:{port}",
-                             "--code", code, "--password", password, *more],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=ENV)  # fmt: skip
+    return warm_popen([sys.executable, "-m", "screencodec", "view", f"127.0.0.1:{port}",
+                       "--code", code, "--password", password, *more],
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                      env=ENV)  # fmt: skip
 
 
 def test_walk34_terminal_says_the_hosts_user_ended_it_without_answering() -> None:

@@ -25,16 +25,17 @@ from pathlib import Path
 import pytest
 
 from test_walkfix35b_host import _reads_refused
+from warm_start import warm_popen
 
 from .test_attack_prompts import PtyHost, _credentials
 from .test_cli import ENV
 
 
 def _view(port: int, code: str, password: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "screencodec", "view", f"127.0.0.1:{port}",
-                             "--code", code, "--password", password],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=ENV)  # fmt: skip
+    return warm_popen([sys.executable, "-m", "screencodec", "view", f"127.0.0.1:{port}",
+                       "--code", code, "--password", password],
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                      env=ENV)  # fmt: skip
 
 
 @pytest.mark.parametrize("how", ["/end", "Ctrl-C", "SIGTERM"])

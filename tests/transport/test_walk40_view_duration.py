@@ -15,7 +15,7 @@ from __future__ import annotations
 import subprocess
 import time
 
-from warm_start import warm_run
+from warm_start import warm_popen, warm_run
 
 from .test_cli import CLI, ENV, answer_when_asked, start_host, stop
 from .test_view_cli_ux import read_until
@@ -26,7 +26,7 @@ DURATION = 1.0
 
 def test_the_terminal_views_duration_counts_from_being_let_in() -> None:
     host, code, password, port = start_host()
-    view = subprocess.Popen(
+    view = warm_popen(
         [*CLI, "view", f"127.0.0.1:{port}", "--code", code, "--password", password,
          "--duration", str(DURATION)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)  # fmt: skip

@@ -16,9 +16,9 @@ import os
 import pty
 import re
 import signal
-import subprocess
 
 from screencodec.cli.host_lines import reconnected_as
+from warm_start import warm_popen
 
 from .test_attack_prompts import PtyHost
 from .test_cli import CLI
@@ -32,7 +32,7 @@ class _RelayHost(PtyHost):
 
     def __init__(self, relay: str, once: bool = True) -> None:  # not PtyHost's own start
         master, slave = pty.openpty()
-        self.proc = subprocess.Popen(
+        self.proc = warm_popen(
             [*CLI, "host", "--relay", relay, "--source", "synthetic", "--size", "160x120",
              "--control", "none", *(["--once"] if once else [])],
             stdin=slave, stdout=slave, stderr=slave, close_fds=True,

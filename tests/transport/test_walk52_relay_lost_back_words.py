@@ -45,9 +45,9 @@ class RelayHost(PtyHost):
 
 
 def _relay(port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "screencodec", "relay", "--listen", str(port),
-                             "--bind", "127.0.0.1"], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = warm_popen([sys.executable, "-m", "screencodec", "relay", "--listen", str(port),
+                       "--bind", "127.0.0.1"], stdout=subprocess.PIPE,
+                      stderr=subprocess.DEVNULL)  # fmt: skip
     assert proc.stdout is not None
     assert "relay listening on" in proc.stdout.readline().decode()
     return proc

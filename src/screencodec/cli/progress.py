@@ -25,8 +25,11 @@ __all__ = ["EVERY", "Progress", "Receiving", "amount", "rate"]
 
 #: The least time between two progress lines of one file (s). The test suite
 #: shortens it for the host and view it starts with
-#: $SCREENCODEC_TEST_PROGRESS_EVERY (tests only).
-EVERY = float(os.environ.get("SCREENCODEC_TEST_PROGRESS_EVERY", "5"))
+#: $SCREENCODEC_TEST_PROGRESS_EVERY (tests only), read as each file begins,
+#: not at import: the tests' warm starter (tests/warm_start.py) forks its
+#: processes from one that imported this without the variable, and a
+#: variable read at import made each start that set it a fresh exec.
+EVERY = 5.0
 
 
 def rate(per_second: float) -> str:
@@ -49,6 +52,7 @@ class Progress:
         self._start: float | None = None
         self._last = 0.0
         self._quarter = 0
+        self._every = float(os.environ.get("SCREENCODEC_TEST_PROGRESS_EVERY", EVERY))
 
     def line(self, done: int, now: float) -> str | None:
         """The line due now that ``done`` bytes have moved, or None."""
@@ -57,7 +61,7 @@ class Progress:
         if self.size <= 0 or done >= self.size:
             return None  # the outcome's own line follows
         quarter = 4 * done // self.size
-        if quarter <= self._quarter or now - self._last < EVERY:
+        if quarter <= self._quarter or now - self._last < self._every:
             return None
         self._quarter, self._last = quarter, now
         per_second = done / max(now - self._start, 1e-6)

@@ -60,8 +60,11 @@ RETRYABLE = frozenset({RefuseCode.UNKNOWN_SESSION, RefuseCode.BUSY, RefuseCode.T
 #: that stopped is given up on after it, well within the host's resume
 #: window (60 s by default) that an agent waiting on would otherwise spend.
 #: The test suite shortens it for the viewers it starts with
-#: $SCREENCODEC_TEST_REFUSED_FOR (tests only).
-REFUSED_FOR = float(os.environ.get("SCREENCODEC_TEST_REFUSED_FOR", "10"))
+#: $SCREENCODEC_TEST_REFUSED_FOR (tests only), read when a run of refusals
+#: begins, not at import: the tests' warm starter (tests/warm_start.py)
+#: forks its processes from one that imported this without the variable, and
+#: a variable read at import made each start that set it a fresh exec.
+REFUSED_FOR = 10.0
 
 _FIRST_WAIT = 0.25
 _LONGEST_WAIT = 4.0
@@ -113,7 +116,8 @@ async def reconnect(
         now = time.monotonic()
         if refused_is_final and refused(error):
             if refused_until is None:
-                refused_until = now + REFUSED_FOR
+                refused_until = now + float(os.environ.get("SCREENCODEC_TEST_REFUSED_FOR",
+                                                           REFUSED_FOR))
             elif now >= refused_until:
                 raise error
         else:
