@@ -107,31 +107,64 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return asyncio.run(asyncio.wait_for(_record(tmp_path_factory.mktemp("rec")), 60))
 
 
+_STATE = (
+    "const p = window.screencodecPage; if (!p) return null;"
+    "return {applied: p.applied, refused: p.refused, level: p.level, ended: p.ended,"
+    " banner: p.banner, width: p.width, height: p.height, connected: p.connected,"
+    " probe: p.probe, videoOps: p.videoOps, closed: p.closed};"
+)
+
+# The page waits for its own state to change (looked at every 50 ms, in the
+# page: no round trip) and answers then, at least SOON ms and at most LATE ms
+# after it was asked. A look from the test is a WebDriver round trip, ~9 ms
+# of CPU between this process, chromedriver, the browser and the page
+# (stop 54); made every 50 ms by every wait, they were a steady load on the
+# 2 cores for the whole of the web tests' waits. Now a wait whose page
+# changes nothing costs one look per LATE ms; one whose page changes costs
+# what it did (one per change, at most one per SOON ms).
+_SOON_MS = 50
+_LATE_MS = 250
+_STATE_CHANGED = (
+    "const [seen, soon, late] = arguments; const done = arguments[arguments.length - 1];"
+    "const read = () => { " + _STATE + " };"
+    "const t0 = performance.now();"
+    "const look = () => { const st = read(); const s = JSON.stringify(st);"
+    "  const ms = performance.now() - t0;"
+    "  if (ms >= late || (ms >= soon && s !== seen)) done([st, s]); else setTimeout(look, 50); };"
+    "look();"
+)
+
+
 def page_state(browser: Any) -> dict[str, Any]:
-    state = browser.execute_script(
-        "const p = window.screencodecPage; if (!p) return null;"
-        "return {applied: p.applied, refused: p.refused, level: p.level, ended: p.ended,"
-        " banner: p.banner, width: p.width, height: p.height, connected: p.connected,"
-        " probe: p.probe, videoOps: p.videoOps, closed: p.closed};"
-    )
+    state = browser.execute_script(_STATE)
     return state or {}
 
 
 def wait_page(
     browser: Any, cond: Callable[[dict[str, Any]], bool], timeout: float = 20, what: str = ""
 ) -> dict[str, Any]:
+    """The page's state once ``cond`` holds for it. ``cond`` is tried at
+    once, then each time the state changes, and at least every 250 ms
+    (``cond`` may look at more than the state: the canvas, the page)."""
+    from selenium.common.exceptions import WebDriverException
+
     deadline = time.monotonic() + timeout
+    st = page_state(browser)
+    seen = None
     while True:
-        st = page_state(browser)
         if st and cond(st):
             return st
         if time.monotonic() > deadline:
             logs = [e["message"] for e in browser.get_log("browser")][-10:]
             raise AssertionError(f"timed out waiting for {what}: {st} {logs}")
-        # Each look is a WebDriver round trip (the test process, chromedriver
-        # and the page all work for it): every 50 ms, not 20 (time49: the
-        # web tests' waits were a steady load on the 2 cores).
-        time.sleep(0.05)
+        try:
+            got, seen = browser.execute_async_script(_STATE_CHANGED, seen, _SOON_MS, _LATE_MS)
+            st = got or {}
+        except WebDriverException:
+            # The page went while it waited (a reload, a navigation): look
+            # again at whatever page is there now.
+            time.sleep(0.05)
+            st, seen = page_state(browser), None
 
 
 def canvas_bgr(browser: Any) -> npt.NDArray[np.uint8]:
