@@ -21,6 +21,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+# Hypothesis runs its installed plugins at import: trio's (a dependency of
+# Selenium) imports trio and trio.testing, 0.2 s of CPU in each test process
+# (and the two collecting ones of `make test`) for strategies nothing here uses.
+os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
 from hypothesis import settings
 
 # The processes the tests start import NumPy, whose OpenBLAS would start a
