@@ -21,7 +21,9 @@ from screencodec.transport.channel.framing import (
     refusal_error,
 )
 from screencodec.transport.channel.handshake import (
+    ROLE_HOST,
     ROLE_VIEWER,
+    _hello,
     host_handshake,
     parse_hello,
     viewer_handshake,
@@ -149,6 +151,84 @@ def test_garbage_instead_of_hello_is_refused_and_host_keeps_serving() -> None:
             assert creds.failed_attempts == 0
         finally:
             await listener.close()
+
+    run(main())
+
+
+#: SPAKE2 messages whose point is no group element: python-spake2 raises
+#: ValueError ("not in the right group") or NotOnCurve for them, not its
+#: SPAKEError (stop 54: they escaped the handshake as such).
+BAD_POINTS = {
+    "zero point": bytes(32),
+    "all ones": b"\xff" * 32,
+    "off the curve": bytes.fromhex("01" * 32),
+    "too long": bytes(40),
+}
+
+
+@pytest.mark.parametrize("point", BAD_POINTS.values(), ids=BAD_POINTS.keys())
+def test_a_pake_message_that_is_no_point_is_a_protocol_error_and_host_keeps_serving(
+    point: bytes,
+) -> None:
+    """Attack: a viewer sends a SPAKE2 message whose point is not on the curve
+    or not in the group. Expected: the host reports a ProtocolError for that
+    connection and closes it (it was left open: the library's ValueError
+    escaped the acceptor), counts it as one guess (every check does,
+    host_handshake's doc), and the real agent connects next."""
+
+    async def main() -> None:
+        creds = SessionCredentials()
+        errors: list[BaseException] = []
+        listener, _ = await _listen(creds, errors)
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+            writer.write(encode_frame(FrameType.HELLO, _hello(ROLE_VIEWER, creds.code)))
+            assert (await read_frame(reader, 1024))[0] == FrameType.HELLO
+            writer.write(encode_frame(FrameType.PAKE, b"A" + point))
+            while await reader.read(4096):  # its PAKE, then the close
+                pass
+            writer.close()
+            await writer.wait_closed()
+            await until(lambda: len(errors) >= 1, 10, "the host's report")
+            assert [type(e) for e in errors] == [ProtocolError], errors
+            assert "SPAKE2" in str(errors[0])
+            channel = await connect_direct(
+                "127.0.0.1", listener.port, creds.code, creds.password, timeouts=FAST
+            )
+            await channel.close()
+            assert creds.failed_attempts == 1
+        finally:
+            await listener.close()
+
+    run(main())
+
+
+def test_a_host_whose_pake_message_is_no_point_is_a_protocol_error_to_the_viewer() -> None:
+    """Attack: a host (or what answers at its address) sends a SPAKE2 message
+    whose point is not in the group. Expected: the viewer's connect raises
+    ProtocolError, not the library's ValueError."""
+
+    async def main() -> None:
+        async def fake_host(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(Exception):
+                await read_frame(r, 1024)
+                w.write(encode_frame(FrameType.HELLO, _hello(ROLE_HOST, None)))
+                await read_frame(r, 1024)
+                w.write(encode_frame(FrameType.PAKE, b"B" + bytes(32)))
+                await w.drain()
+                await r.read()
+            w.close()
+
+        server = await asyncio.start_server(fake_host, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        creds = SessionCredentials()
+        try:
+            with pytest.raises(ProtocolError, match="SPAKE2"):
+                await connect_direct("127.0.0.1", port, creds.code, creds.password,
+                                     timeouts=FAST)  # fmt: skip
+        finally:
+            server.close()
+            await server.wait_closed()
 
     run(main())
 
