@@ -29,7 +29,7 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable
 
-from screencodec.errors import ProtocolError, ScreencodecError, SessionClosedError, TransportError
+from screencodec.errors import ProtocolError, SessionClosedError, TransportError
 from screencodec.transport.aio import wait_for
 from screencodec.transport.channel.codes import SessionCredentials
 from screencodec.transport.channel.framing import (
@@ -147,7 +147,10 @@ class HostAcceptor:
                 # Displaced from its pre-auth slot, or the host stopped listening.
                 raise SessionClosedError("the host stopped listening" if self.closed
                                          else "displaced while parked") from None
-        except (ScreencodecError, OSError) as exc:
+        except Exception as exc:  # any failure: this stream closes
+            # Not only ScreencodecError and OSError: a library's own error on
+            # a peer's bytes (python-spake2's ValueError for a bad point,
+            # stop 54) left the connection open.
             await close_writer(writer)
             self.report(peer, exc)
             return
@@ -162,7 +165,7 @@ class HostAcceptor:
             outcome = self.on_channel(channel)
             if inspect.isawaitable(outcome):
                 await outcome
-        except Exception as exc:
+        except Exception as exc:  # any failure: this stream closes
             self.report(peer, exc)
             await channel.close("the host failed to start the session")
 
