@@ -27,6 +27,7 @@ import termios
 import time
 
 import pytest
+
 from warm_start import warm_popen
 
 from .test_attack_prompts import PtyHost, _credentials
