@@ -114,6 +114,10 @@ def test_host_and_view_with_consent_and_snapshot(tmp_path: Path) -> None:
         assert host.returncode == 0
         assert "YOUR SCREEN IS BEING SHARED" in out
         assert "[shared]" in out and "fps" in out
+        # The synthetic demo desktop plays at its own 30 fps (LiveDesktop,
+        # live54): one frame a grab, the 60 Hz tick played it at twice that.
+        rates = [float(r) for r in re.findall(r"\[shared\][^\n]*?: +([\d.]+) fps", out)]
+        assert rates and max(rates) <= 31, out
         assert "Screen sharing stopped" in out
         with Image.open(snap) as img:
             assert img.size == (320, 240)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .recording import Recording, RecordingWriter
     from .replay import FrameSequence, PacedSource, SyntheticSequence, synthetic_sequence
     from .screen import ScreenSource, list_monitors
-    from .synthetic import SCENARIOS, Motion, SyntheticDesktop, scenario_names
+    from .synthetic import SCENARIOS, LiveDesktop, Motion, SyntheticDesktop, scenario_names
 
 #: Each source's names, imported from its module on first use (PEP 562), as the
 #: top-level package does: what needs only ``capture.base`` (a recording's
@@ -36,6 +36,7 @@ _LAZY = {
     "ScreenSource": ".screen",
     "list_monitors": ".screen",
     "SCENARIOS": ".synthetic",
+    "LiveDesktop": ".synthetic",
     "Motion": ".synthetic",
     "SyntheticDesktop": ".synthetic",
     "scenario_names": ".synthetic",
@@ -50,6 +51,7 @@ __all__ = [
     "CursorState",
     "FrameSequence",
     "FrameSource",
+    "LiveDesktop",
     "Motion",
     "PacedSource",
     "Recording",
@@ -85,22 +87,29 @@ def has_display(display: str | None = None, /) -> bool:
     return True
 
 
-def open_source(kind: str = "auto", /, **kw: Any) -> FrameSource:
+def open_source(kind: str = "auto", /, *, live: bool = False, **kw: Any) -> FrameSource:
     """Open a frame source.
 
     ``kind`` is ``"screen"`` (:class:`ScreenSource`; keywords ``monitor``,
     ``region``, ``display``), ``"synthetic"`` (:class:`SyntheticDesktop`; keywords
     ``width``, ``height``, ``scenario``, ``seed``, ``fps``, ``junk_padding``) or
     ``"auto"``: the screen when a display is reachable, else the synthetic
-    desktop (keywords of the other kind are then ignored).
+    desktop (keywords of the other kind are then ignored). ``live=True``: a
+    synthetic desktop is a :class:`LiveDesktop`, paced by the wall clock and
+    hinting its damage as a screen (what a host shares); else it shows the
+    next frame at each grab (benchmarks, codec tests).
     """
     from .screen import ScreenSource
-    from .synthetic import SyntheticDesktop
+    from .synthetic import LiveDesktop, SyntheticDesktop
+
+    def synthetic(**synth_kw: Any) -> FrameSource:
+        desk = SyntheticDesktop(**synth_kw)
+        return LiveDesktop(desk) if live else desk
 
     if kind == "screen":
         return ScreenSource(**kw)
     if kind == "synthetic":
-        return SyntheticDesktop(**kw)
+        return synthetic(**kw)
     if kind == "auto":
         screen_kw = {k: v for k, v in kw.items() if k in _SCREEN_KW}
         synth_kw = {k: v for k, v in kw.items() if k not in _SCREEN_KW}
@@ -109,6 +118,6 @@ def open_source(kind: str = "auto", /, **kw: Any) -> FrameSource:
                 return ScreenSource(**screen_kw)
             except CaptureError:
                 pass  # the display went away between the probe and now
-        return SyntheticDesktop(**synth_kw)
+        return synthetic(**synth_kw)
     msg = f"unknown source kind {kind!r}: use 'screen', 'synthetic' or 'auto'"
     raise ValueError(msg)

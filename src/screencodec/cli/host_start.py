@@ -198,12 +198,15 @@ def _source_factory(args: argparse.Namespace, kept: list[FrameSource]) -> Source
         if kept and index == args.monitor:
             return kept.pop()
         if args.source == "synthetic":
-            return open_source("synthetic", width=width, height=height, scenario=args.scenario)
+            return open_source(
+                "synthetic", live=True, width=width, height=height, scenario=args.scenario
+            )
         if args.source == "screen":
             return open_source("screen", monitor=index)
         # auto: the screen if a display is reachable, else the synthetic desktop
         return open_source(
-            "auto", monitor=index, width=width, height=height, scenario=args.scenario
+            "auto", live=True, monitor=index, width=width, height=height,
+            scenario=args.scenario,
         )
 
     return factory

@@ -282,7 +282,7 @@ async def _view_main(args: argparse.Namespace, password: str,
                 # host for 84 s" of a view that had been stopped 84 s).
                 woke_late = now - due > _OVERSLEPT
                 if woke_late:  # nor are the host's figures of the time it ran (words51)
-                    ran_again.stopped(now)
+                    ran_again.stopped(now, chat.viewer.decoded)
                 for news in (None if woke_late else silence.line(chat.viewer, chat.away, now),
                              _status(chat.viewer, status, now, earlier, away=chat.away,
                                      ran_again=ran_again),

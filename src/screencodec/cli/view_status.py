@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CONTROL_ASKED",
     "FRESH_AFTER",
+    "FRESH_UPDATES",
     "GIVEN_BACK",
     "NO_INPUT_HERE",
     "PROBED_SILENT_AFTER",
@@ -184,6 +185,15 @@ class _Earlier:
 #: rate over the last second (session/stats.StatsMeter's window) and sends
 #: it each second (Config.stats_period) when it moved.
 FRESH_AFTER = 2.0
+#: Updates decoded since the view runs again before the host's figures are
+#: of the time it runs, besides :data:`FRESH_AFTER`: the round trip the host
+#: tells is smoothed over its receipts (session/flow.py srtt, 1/8 a
+#: receipt), and the stop's (seconds) weighs 0.875 ** n after n more: 48
+#: leave 0.2 % of it (20 ms of a 10 s stop). At 60 updates a second the 2 s
+#: were enough; a host that sends few (live54: the synthetic desktop at its
+#: 30 fps, a real screen where little changes) still told "rtt 455 ms" of a
+#: loopback 2 s after ``fg``.
+FRESH_UPDATES = 48
 #: Seconds after which figures that did not come again are shown as they
 #: are (the host sends them at least every 10 s: stats.REFRESH_PERIODS).
 _FRESH_AT_MOST = 12.0
@@ -197,21 +207,29 @@ class _RanAgain:
     before. words51: after Ctrl-Z and ``fg`` the first ``[view]`` line said
     "7 fps rtt 3055 ms" of a link of 54 fps and 1 ms (the round trip's jump
     made it due). Figures that came after :data:`FRESH_AFTER` from the run
-    again are fresh. State: :attr:`since` (None: fresh)."""
+    again and after :data:`FRESH_UPDATES` updates decoded since are fresh;
+    any after :data:`_FRESH_AT_MOST`. State: :attr:`since` (None: fresh),
+    the updates decoded then."""
 
     def __init__(self) -> None:
         self.since: float | None = None
+        self._decoded = 0  # Viewer.decoded when it ran again
         self._seen: object = None  # the figures there when last looked at, while stale
 
-    def stopped(self, now: float) -> None:
-        """The program runs again at ``now`` after not running."""
-        self.since = now
+    def stopped(self, now: float, decoded: int = 0) -> None:
+        """The program runs again at ``now`` after not running, its viewer
+        having decoded ``decoded`` updates."""
+        self.since, self._decoded = now, decoded
 
-    def stale(self, stats: object, now: float) -> bool:
-        """Whether ``stats``, the figures at ``now``, may be of the stop."""
+    def stale(self, stats: object, now: float, decoded: int = 0) -> bool:
+        """Whether ``stats``, the figures at ``now`` (``decoded`` updates
+        decoded so far), may be of the stop."""
         if self.since is None:
             return False
-        if now - self.since < FRESH_AFTER:
+        if decoded < self._decoded:  # another link's viewer: counted from 0
+            self._decoded = 0
+        early = now - self.since < FRESH_AFTER or decoded - self._decoded < FRESH_UPDATES
+        if early and now - self.since < _FRESH_AT_MOST:
             self._seen = stats  # come meanwhile: measured (partly) over the stop
             return True
         if stats is not self._seen or now - self.since >= _FRESH_AT_MOST:
@@ -240,7 +258,7 @@ def _status(viewer: Viewer, status: StatusLines, now: float,
     fb = viewer.framebuffer
     if fb is None or away:
         return None  # nothing shown yet: "connected ..., granted" said where it is
-    if ran_again is not None and ran_again.stale(viewer.host_stats, now):
+    if ran_again is not None and ran_again.stale(viewer.host_stats, now, viewer.decoded):
         return None
     earlier = earlier or _Earlier()
     decoded = earlier.decoded + viewer.decoded

@@ -199,7 +199,7 @@ async def share(
         from screencodec.capture import open_source
 
         def source(index: int) -> FrameSource:
-            return open_source("auto", monitor=index)
+            return open_source("auto", live=True, monitor=index)
 
     host = Host(
         source, consent=consent, injector=injector, config=config, file_consent=file_consent

@@ -6,6 +6,7 @@ scenario imitates one kind of real desktop activity (see :data:`SCENARIOS`).
 
 from __future__ import annotations
 
+from ._live import LiveDesktop
 from ._scenario import Motion, Scenario
 from ._source import MAX_SIZE, MIN_SIZE, SyntheticDesktop
 from .browser import BrowserScenario
@@ -19,6 +20,7 @@ __all__ = [
     "MAX_SIZE",
     "MIN_SIZE",
     "SCENARIOS",
+    "LiveDesktop",
     "Motion",
     "Scenario",
     "SyntheticDesktop",
