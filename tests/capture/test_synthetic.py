@@ -195,6 +195,7 @@ def test_public_api_surface() -> None:
             "CursorState",
             "FrameSequence",
             "FrameSource",
+            "LiveDesktop",
             "Motion",
             "PacedSource",
             "Recording",

@@ -142,7 +142,10 @@ def test_export_of_the_folder_is_the_whole_session(chain: list[Path], tmp_path: 
                            text=True, timeout=60, check=True)  # fmt: skip
     with RecordingReader(chain[-1]) as r:
         session = _offsets(chain)[-1] + r.duration
-        assert r.duration < session / 2
+        # The export's check below tells the whole session from its last
+        # part: they differ by far more than its 11 ms (the hosts' synthetic
+        # desktop paced at its 30 fps since live54 fills the parts slower).
+        assert session - r.duration > 0.2, (session, r.duration)
     assert abs(float(probe.stdout) - session) <= 0.011, (probe.stdout, session)
     lines = [json.loads(x) for x in (tmp_path / "s.jsonl").read_text().splitlines()]
     sessions = [x for x in lines if x["type"] == "session"]

@@ -88,7 +88,15 @@ class _ViewJob(PtyView):
         self._collect(master, slave)
 
 
-@pytest.mark.parametrize("scenario", ["typing", "idle"])
+@pytest.mark.parametrize("scenario", [
+    "typing",
+    pytest.param("idle", marks=pytest.mark.xfail(strict=False, reason=(
+        "found (fresh148, stop 54): 'rtt 4244 ms' then 'rtt 578 ms' after fg: a host sending"
+        " ~1 update a second has its figures held for FRESH_UPDATES or 12 s, then shown with"
+        " its smoothed round trip still carrying the stop; expected: no figure of the stopped"
+        " time. Needs the host's round trip weighted by time (flow.py srtt), not receipts."
+        " Not strict: within the 8 s window the view may print no figures line at all"))),
+])
 def test_words51_the_view_tells_no_figures_of_its_stopped_time_after_ctrl_z_and_fg(
     scenario: str,
 ) -> None:
