@@ -9,8 +9,8 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from ...geometry import Monitor, Rect
-from ..base import CursorState, FrameSource, Hint
+from ...geometry import Rect
+from ..base import CursorState, Hint, SourceWrapper
 from ._source import SyntheticDesktop
 
 __all__ = ["LiveDesktop"]
@@ -21,7 +21,7 @@ __all__ = ["LiveDesktop"]
 MAX_SCAN = 60
 
 
-class LiveDesktop(FrameSource):
+class LiveDesktop(SourceWrapper):
     """A :class:`SyntheticDesktop` shown as a real screen would be: what a
     ``grab()`` returns is the frame of the time since the first grab, frame
     ``int(t * fps)`` (the first grab starts the clock and shows frame 0);
@@ -45,6 +45,7 @@ class LiveDesktop(FrameSource):
     def __init__(
         self, desktop: SyntheticDesktop, /, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
+        super().__init__(desktop)  # its size, monitors and pointer
         self.desktop = desktop
         self.clock = clock
         self.started_at: float | None = None
@@ -53,18 +54,6 @@ class LiveDesktop(FrameSource):
         self._lock = threading.Lock()  # grabs vs close, not damage_pending
 
     # -- FrameSource ---------------------------------------------------------------
-
-    @property
-    def width(self) -> int:
-        return self.desktop.width
-
-    @property
-    def height(self) -> int:
-        return self.desktop.height
-
-    @property
-    def monitors(self) -> list[Monitor]:
-        return self.desktop.monitors
 
     @property
     def fps(self) -> float:
@@ -108,7 +97,7 @@ class LiveDesktop(FrameSource):
         return rects is None or bool(rects)
 
     def cursor(self) -> CursorState:
-        return self.desktop.cursor()
+        return self.desktop.cursor()  # the desktop's pointer is never None
 
     def close(self) -> None:
         with self._lock:
