@@ -203,6 +203,37 @@ def test_a_pake_message_that_is_no_point_is_a_protocol_error_and_host_keeps_serv
     run(main())
 
 
+def test_an_unexpected_error_in_the_handshake_closes_the_stream_and_is_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whatever a handshake raises (here a plain RuntimeError, as a library's
+    own error on a peer's bytes would), the host's acceptor closes that
+    stream and reports it; it closed only on ScreencodecError and OSError
+    and left the connection open (stop 54)."""
+    from screencodec.transport.connect import accept
+
+    async def broken(*_a: object, **_k: object) -> object:
+        raise RuntimeError("a library's own error")
+
+    monkeypatch.setattr(accept, "host_handshake", broken)
+
+    async def main() -> None:
+        creds = SessionCredentials()
+        errors: list[BaseException] = []
+        listener, _ = await _listen(creds, errors)
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+            assert await asyncio.wait_for(reader.read(), 5) == b""  # closed, not left open
+            writer.close()
+            await writer.wait_closed()
+            await until(lambda: len(errors) >= 1, 10, "the host's report")
+            assert [type(e) for e in errors] == [RuntimeError], errors
+        finally:
+            await listener.close()
+
+    run(main())
+
+
 def test_a_host_whose_pake_message_is_no_point_is_a_protocol_error_to_the_viewer() -> None:
     """Attack: a host (or what answers at its address) sends a SPAKE2 message
     whose point is not in the group. Expected: the viewer's connect raises
